@@ -23,8 +23,10 @@ def readme_markdown(nb_path: Path, files_dir: str = "README_files"):
         if cell.cell_type == "code":
             if re.search(r"^\s*#\s*\|\s*hide\s*$", cell.source, re.MULTILINE): continue
             cell.source = NBVAL_MARK.sub("", DIRECTIVE.sub("", cell.source)).strip()
+            if not cell.source: continue
         cells.append(cell)
     nb.cells = cells
+    nb.metadata["language_info"] = {"name": "python"}   # fenced code blocks get a language
     exporter = MarkdownExporter()
     body, resources = exporter.from_notebook_node(nb, resources={"output_files_dir": files_dir})
     body = re.sub(r"\]\((?!https?:)([\w./-]+)\.ipynb\)", r"](nbs/\1.ipynb)", body)

@@ -1,0 +1,267 @@
+"""The Quarto-free docs build (`tools/build_docs.py`), checked in a real headless browser.
+
+The site is built once into a temporary folder, or taken from `HIERLEARN_DOCS_DIR` when that
+points at a prebuilt one (`.ci/run` builds `_docs/` before pytest and sets it). It is served on
+127.0.0.1 and opened in Debian's `chromium` through `chromedriver` (`apt-get install chromium
+chromium-driver`); without them the browser tests are skipped, unless `HIERLEARN_REQUIRE_BROWSER=1`
+(as in CI), where they fail. The book's structure comes from `_quarto.yml`, and the expected
+titles and plots from the notebooks in nbs/, not from the build script.
+"""
+import functools, html, http.server, os, posixpath, re, shutil, subprocess, sys, tempfile, threading, warnings
+from pathlib import Path
+
+import nbformat, pytest, yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+NBS = ROOT / "nbs"
+CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+PREFERRED_CHAPTER = "01_imbalance.ipynb"
+_URL = re.compile(r"^[a-zA-Z][\w+.-]*:")
+
+
+# --------------------------------------------------------------------------------------------
+# What the book should contain, read from _quarto.yml and nbs/
+
+def _sidebar_items(contents, part=None):
+    "(part title, notebook path) for every notebook entry of a Quarto sidebar, in order"
+    for item in contents or []:
+        if isinstance(item, str): yield part, item
+        elif isinstance(item, dict):
+            if "contents" in item or "section" in item:
+                sec = item.get("section") or item.get("text") or ""
+                if item.get("href"): yield part, item["href"]  # a part with its own page
+                elif str(sec).endswith(".ipynb"): yield part, sec
+                kids = item.get("contents") or []
+                yield from _sidebar_items(kids if isinstance(kids, list) else [kids], sec or part)
+            elif item.get("href") or item.get("file"): yield part, item.get("href") or item.get("file")
+
+
+def book():
+    "[(part, notebook)] of the sidebar entries in `_quarto.yml` whose notebook exists in nbs/"
+    cfg = yaml.safe_load((ROOT / "_quarto.yml").read_text())
+    sidebar = cfg["website"]["sidebar"]
+    if isinstance(sidebar, list): sidebar = sidebar[0]
+    return [(part, nb) for part, nb in _sidebar_items(sidebar["contents"])
+            if str(nb).endswith(".ipynb") and not _URL.match(nb) and (NBS / nb).exists()]
+
+
+def page_of(nb: str) -> str:
+    "The page nbdev and Quarto give a notebook (`01_imbalance.ipynb` -> `imbalance.html`)"
+    from nbdev.config import nbpath2html
+    p = Path(nb)
+    return (p.parent / nbpath2html(p).name).as_posix()
+
+
+def nb_title(nb: str) -> str:
+    "A notebook's title: its frontmatter `title:`, else its first markdown H1"
+    cells = nbformat.read(NBS / nb, as_version=4).cells
+    for c in cells:
+        if c.cell_type == "raw" and (m := re.search(r"^title:\s*(.+?)\s*$", c.source, re.MULTILINE)):
+            return m.group(1).strip("'\"")
+        if c.cell_type == "markdown" and (m := re.search(r"^#\s+(.+?)\s*$", c.source, re.MULTILINE)):
+            return m.group(1)
+    return Path(nb).stem
+
+
+def has_plot(nb: str) -> bool:
+    "Does the notebook hold a saved image output?"
+    return any(k.startswith("image/") for c in nbformat.read(NBS / nb, as_version=4).cells
+               if c.cell_type == "code" for o in c.get("outputs", []) for k in o.get("data", {}))
+
+
+def chapter_with_plot():
+    "The chapter whose plot the browser test looks at: 01_imbalance if it exists, else the first with an image"
+    chapters = [nb for _, nb in book() if nb != "index.ipynb"]
+    if PREFERRED_CHAPTER in chapters: return PREFERRED_CHAPTER
+    return next((nb for nb in chapters if has_plot(nb)), None)
+
+
+# --------------------------------------------------------------------------------------------
+# Fixtures: the built site, a loopback server, the browser
+
+@pytest.fixture(scope="module")
+def docs_dir(tmp_path_factory):
+    "The built site: $HIERLEARN_DOCS_DIR if set, else a fresh build in a temporary folder"
+    prebuilt = os.environ.get("HIERLEARN_DOCS_DIR")
+    if prebuilt:
+        d = Path(prebuilt)
+        if not (d / "index.html").exists():
+            pytest.fail(f"HIERLEARN_DOCS_DIR={prebuilt} has no index.html; build it: python tools/build_docs.py --out {prebuilt}")
+        return d
+    out = tmp_path_factory.mktemp("docs")
+    r = subprocess.run([sys.executable, str(ROOT / "tools" / "build_docs.py"), "--out", str(out)], cwd=ROOT,
+                       capture_output=True, text=True, timeout=900)
+    if r.returncode != 0:
+        err = r.stderr[r.stderr.find("error:"):] if "error:" in r.stderr else r.stderr[-5000:]
+        pytest.fail(f"tools/build_docs.py failed ({r.returncode}):\n{r.stdout[-2000:]}\n{err}", pytrace=False)
+    return out
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args): pass
+
+
+@pytest.fixture(scope="module")
+def site_url(docs_dir):
+    "The site served over HTTP on 127.0.0.1 (loopback only)"
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(docs_dir)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown(); server.server_close()
+
+
+def _no_browser(reason):
+    if os.environ.get("HIERLEARN_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"{reason} (HIERLEARN_REQUIRE_BROWSER=1)")
+    pytest.skip(f"{reason}; install them with `apt-get install chromium chromium-driver`")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    "Headless Debian chromium through /usr/bin/chromedriver (selenium-manager never runs)"
+    missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not os.access(p, os.X_OK)]
+    if missing: _no_browser(f"no headless browser: {', '.join(missing)} missing")
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+    except ImportError: _no_browser("selenium is not installed")
+    profile = tempfile.mkdtemp(prefix="hierlearn-chromium-")
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+              "--disable-background-networking", "--disable-component-update", "--disable-sync",
+              "--no-first-run", "--window-size=1280,1000", f"--user-data-dir={profile}"):
+        opts.add_argument(a)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
+    driver.set_page_load_timeout(60)
+    try: yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def _nav_links(driver):
+    "[(path relative to the site root, text)] of the links in the page's navigation, in document order"
+    return driver.execute_script("""
+        return Array.from(document.querySelectorAll('nav a[href]')).map(a => [a.href, a.textContent.trim()]);""")
+
+
+def _site_path(url, site_url):
+    u = url.split("#")[0].split("?")[0]
+    return u[len(site_url):] if u.startswith(site_url) else None
+
+
+# --------------------------------------------------------------------------------------------
+# The build, checked on its files
+
+def test_every_existing_chapter_has_a_page(docs_dir):
+    missing = [f"{nb} -> {page_of(nb)}" for _, nb in book() if not (docs_dir / page_of(nb)).exists()]
+    assert not missing, f"pages missing in {docs_dir}: {missing}"
+    assert (docs_dir / "index.html").exists()
+
+
+def _pages(docs_dir): return {p.relative_to(docs_dir).as_posix(): p.read_text(encoding="utf-8") for p in docs_dir.rglob("*.html")}
+
+
+def test_pages_use_no_network_resources(docs_dir):
+    "The machine is offline: no CDN scripts, stylesheets or images"
+    pat = re.compile(r"<(?:script|link|img|iframe|source)\b[^>]*\b(?:src|href)=\"(?:https?:)?//", re.IGNORECASE)
+    bad = {name: pat.findall(text)[:3] for name, text in _pages(docs_dir).items() if pat.search(text)}
+    assert not bad, f"pages load network resources: {bad}"
+
+
+def test_notebook_links_point_at_pages(docs_dir):
+    bad = {name: re.findall(r'href="([^"]*\.ipynb(?:#[^"]*)?)"', text)
+           for name, text in _pages(docs_dir).items() if re.search(r'href="(?![a-z]+:)[^"]*\.ipynb', text)}
+    assert not bad, f"links to .ipynb files left in: {bad}"
+
+
+def test_local_links_and_anchors_resolve(docs_dir):
+    """Links between pages land on a page and a heading that exist: `foo.ipynb` links became nbdev's page
+    names, and headings carry the ids nbdev's API links (`page.html#name`) and Quarto use"""
+    pages = _pages(docs_dir)
+    ids = {name: set(re.findall(r'\bid="([^"]+)"', text)) for name, text in pages.items()}
+    bad, future = [], []
+    for name, text in pages.items():
+        for url, inner in re.findall(r'<a\b[^>]*\bhref="([^"]+)"[^>]*>(.*?)</a>', text, re.DOTALL):
+            url = html.unescape(url)
+            if _URL.match(url) or url.startswith("//"): continue
+            path, _, frag = url.partition("#")
+            target = posixpath.normpath(posixpath.join(posixpath.dirname(name), path)) if path else name
+            if target not in pages:
+                # a chapter not written yet is fine; a link that missed the page of an existing notebook is not
+                if re.match(r"^\d+[a-zA-Z0-9]*_", Path(target).name) or target.endswith(".ipynb"): bad.append(f"{name}: {url}")
+                else: future.append(f"{name}: {url}")
+            elif frag and frag not in ids[target]:
+                # nbdev links every backticked name it knows, private ones too, but documents only public ones
+                if re.fullmatch(r"\s*<code>_[\w.]*</code>\s*", inner): continue
+                bad.append(f"{name}: {url} (no such anchor)")
+    if future: warnings.warn("links to pages not written yet: " + ", ".join(future))
+    assert not bad, "broken links:\n" + "\n".join(bad[:20])
+
+
+def _code_blocks(text):
+    "The text of the rendered code inputs of a page"
+    blocks = re.findall(r'<div class="input_area">(.*?)</pre>', text, re.DOTALL)
+    return [html.unescape(re.sub(r"<[^>]+>", "", b)).strip() for b in blocks]
+
+
+def test_hidden_cells_and_directives_do_not_show(docs_dir):
+    "nbdev's processing is respected: `#| hide` cells are gone and no `#|` directive is shown"
+    for _, nb in book():
+        text = (docs_dir / page_of(nb)).read_text(encoding="utf-8")
+        blocks = _code_blocks(text)
+        shown = [b for b in blocks if re.search(r"^\s*#\s*\|", b, re.MULTILINE)]
+        assert not shown, f"{page_of(nb)} shows cell directives: {shown[:2]}"
+        for c in nbformat.read(NBS / nb, as_version=4).cells:
+            if c.cell_type != "code" or not re.search(r"^\s*#\s*\|\s*hide\s*$", c.source, re.MULTILINE): continue
+            code = "\n".join(l for l in c.source.splitlines() if not re.match(r"^\s*#\s*\|", l)).strip()
+            assert not code or code not in blocks, f"{page_of(nb)} shows a `#| hide` cell:\n{code[:200]}"
+
+
+# --------------------------------------------------------------------------------------------
+# The site, checked in the browser
+
+def test_home_page_links_the_chapters_in_book_order(browser, site_url):
+    browser.get(site_url + "index.html")
+    assert browser.execute_script("return document.readyState") == "complete"
+    expected = [page_of(nb) for _, nb in book() if nb != "index.ipynb"]
+    assert expected, "_quarto.yml lists no chapter that exists in nbs/"
+    seen = []
+    for url, _ in _nav_links(browser):
+        p = _site_path(url, site_url)
+        if p in expected and p not in seen: seen.append(p)
+    assert seen == expected, f"home page's navigation links {seen}, _quarto.yml's book order is {expected}"
+    nav_text = browser.execute_script("return Array.from(document.querySelectorAll('nav')).map(n => n.innerText).join('\\n')")
+    parts = list(dict.fromkeys(part for part, nb in book() if part and nb != "index.ipynb"))
+    pos = [nav_text.find(p) for p in parts]
+    assert all(i >= 0 for i in pos) and pos == sorted(pos), f"parts {parts} not all shown in order in:\n{nav_text}"
+    for _, nb in book():
+        if nb == "index.ipynb": continue
+        link = browser.find_element("css selector", f'nav a[href$="{page_of(nb).split("/")[-1]}"]')
+        assert link.is_displayed(), f"the link to {page_of(nb)} is not visible"
+
+
+def test_chapter_page_from_home_shows_its_plot_and_title(browser, site_url):
+    from selenium.webdriver.support.ui import WebDriverWait
+    nb = chapter_with_plot()
+    if nb is None: pytest.skip(f"no {PREFERRED_CHAPTER} and no chapter with a saved plot in nbs/ yet")
+    assert has_plot(nb), f"nbs/{nb} has no saved plot output (run it and keep its outputs)"
+    page, title = page_of(nb), nb_title(nb)
+    browser.get(site_url + "index.html")
+    link = browser.find_element("css selector", f'nav a[href$="{page.split("/")[-1]}"]')
+    link.click()
+    WebDriverWait(browser, 30).until(lambda d: _site_path(d.current_url, site_url) == page
+                                     and d.execute_script("return document.readyState") == "complete")
+    WebDriverWait(browser, 30).until(lambda d: d.execute_script(
+        "return Array.from(document.images).every(i => i.complete)"))
+    images = browser.execute_script("""return Array.from(document.images).map(i =>
+        ({src: i.currentSrc.slice(0, 40), complete: i.complete, w: i.naturalWidth, h: i.naturalHeight}))""")
+    rendered = [i for i in images if i["complete"] and i["w"] > 0 and i["h"] > 0]
+    assert rendered, f"{page}: no image rendered; images: {images}"
+    broken = [i for i in images if i["complete"] and i["w"] == 0]
+    assert not broken, f"{page}: broken images: {broken}"
+    assert browser.title.startswith(title), f"{page}: page title {browser.title!r}, chapter title {title!r}"
+    h1 = browser.find_element("css selector", "h1").text.strip()
+    assert h1 == title, f"{page}: first heading {h1!r}, chapter title {title!r}"
