@@ -10,8 +10,11 @@ __all__ = []
 # %% ../nbs/99_all.ipynb #2cfe30c4
 from .data import *
 from .imbalance import *
+from .sampling import *
+from .sampling_fastai import *
 from .cli import EXPERIMENTS, Experiment, get_experiment, main
 
 # %% ../nbs/99_all.ipynb #655e004a
-import hierlearn.data, hierlearn.imbalance
-__all__ = [*hierlearn.data.__all__, *hierlearn.imbalance.__all__, 'EXPERIMENTS', 'Experiment', 'get_experiment', 'main']
+import hierlearn.data, hierlearn.imbalance, hierlearn.sampling, hierlearn.sampling_fastai
+__all__ = [*hierlearn.data.__all__, *hierlearn.imbalance.__all__, *hierlearn.sampling.__all__, *hierlearn.sampling_fastai.__all__,
+           'EXPERIMENTS', 'Experiment', 'get_experiment', 'main']

@@ -14,6 +14,7 @@ import pandas as pd
 import matplotlib.pyplot as plt
 from .data import dataset_table
 from .imbalance import credit_experiment, summarise, seed_comparison, plot_precision_recall
+from .sampling import run_samplers, rank_table
 
 # %% auto #0
 __all__ = ['EXPERIMENTS', 'DEFAULT_EXPERIMENT', 'Experiment', 'run_credit', 'get_experiment', 'main']
@@ -47,6 +48,7 @@ def run_credit(out:Path, quick:bool=False, seed:int=0, device:str|None=None) -> 
 # %% ../nbs/08_experiments.ipynb #c1c61be7
 EXPERIMENTS = {e.name: e for e in [
     Experiment('credit', run_credit, "deep model vs tree vs forest vs logistic regression on public credit data (F1 at 0.5 and tuned)", '01_imbalance'),
+    Experiment('samplers', run_samplers, "14 samplers × kNN/tree/forest/MLP + 4 balanced ensembles on 30 KEEL sets and the credit data (Kovács protocol, mean ranks, CD plots)", '02_sampling'),
 ]}
 DEFAULT_EXPERIMENT = 'credit'
 

@@ -30,21 +30,24 @@ __all__ = ['SEED_F1', 'class_counts', 'imbalance_ratio', 'imbalance_summary', 'p
            'seed_comparison', 'plot_precision_recall']
 
 # %% ../nbs/01_imbalance.ipynb #112f1718
-def class_counts(y) -> pd.Series:
+def class_counts(y # class labels: a list, array or Series
+                ) -> pd.Series:
     "Counts per class, largest first"
     y = pd.Series(np.asarray(y)).rename('count')
     if y.isna().any(): raise ValueError("y contains missing labels (NaN/None); drop or impute them first")
     return y.value_counts().rename_axis('class').rename('count')
 
 # %% ../nbs/01_imbalance.ipynb #c335d0eb
-def imbalance_ratio(y) -> float:
+def imbalance_ratio(y # class labels, at least two classes
+                   ) -> float:
     "Largest class count divided by the smallest"
     counts = class_counts(y)
     if len(counts) < 2: raise ValueError(f"y has a single class ({counts.index[0]!r}); an imbalance ratio needs at least two")
     return float(counts.iloc[0] / counts.iloc[-1])
 
 # %% ../nbs/01_imbalance.ipynb #7cd86cf8
-def imbalance_summary(y) -> pd.Series:
+def imbalance_summary(y # class labels
+                     ) -> pd.Series:
     "Summary statistics of a label vector's imbalance"
     counts = class_counts(y)
     p = counts.to_numpy() / counts.sum()
@@ -52,11 +55,15 @@ def imbalance_summary(y) -> pd.Series:
     return pd.Series({'n_samples': int(counts.sum()), 'n_classes': len(counts),
                       'majority_class': counts.index[0], 'minority_class': counts.index[-1],
                       'majority_count': int(counts.iloc[0]), 'minority_count': int(counts.iloc[-1]),
-                      'imbalance_ratio': imbalance_ratio(y) if len(counts) > 1 else 1.0,
-                      'minority_share': float(p[-1]), 'normalised_entropy': entropy})
+                      'imbalance_ratio': round(imbalance_ratio(y), 2) if len(counts) > 1 else 1.0,
+                      'minority_share': round(float(p[-1]), 4), 'normalised_entropy': round(entropy, 4)}, dtype=object)
 
 # %% ../nbs/01_imbalance.ipynb #9baf148e
-def plot_class_counts(y, ax=None, log:bool=True, title:str|None=None, color='C0'):
+def plot_class_counts(y, # class labels
+                      ax=None, # matplotlib axes to draw on; a new figure when None
+                      log:bool=True, # log-scaled counts, as in the long-tail literature
+                      title:str|None=None, # default: number of classes and imbalance ratio
+                      color='C0'):
     "The long-tail plot: class counts sorted from head to tail"
     counts = class_counts(y)
     if ax is None: _, ax = plt.subplots(figsize=(6, 3.2))
@@ -185,13 +192,20 @@ class FastaiTabularClassifier(ClassifierMixin, BaseEstimator):
         return self.classes_[self.predict_proba(X).argmax(1)]
 
 # %% ../nbs/01_imbalance.ipynb #bde63844
-def tabular_preprocessor(cat_names, cont_names):
+def tabular_preprocessor(cat_names, # categorical columns, one-hot encoded
+                         cont_names, # continuous columns, standardised
+                        ):
     "One-hot encode categorical and standardise continuous columns (for scikit-learn models)"
     return ColumnTransformer([('cat', OneHotEncoder(handle_unknown='ignore'), list(cat_names)),
                               ('cont', StandardScaler(), list(cont_names))])
 
 # %% ../nbs/01_imbalance.ipynb #02d155be
-def default_models(cat_names, cont_names, random_state:int=0, device:str|None=None, epochs:int=5) -> dict:
+def default_models(cat_names, # categorical columns
+                   cont_names, # continuous columns
+                   random_state:int=0, # seed of every model
+                   device:str|None=None, # for the fastai model
+                   epochs:int=5, # for the fastai model
+                  ) -> dict:
     "The seed experiment's models: a fastai MLP, a decision tree, a random forest and logistic regression"
     pre = lambda: tabular_preprocessor(cat_names, cont_names)
     return {'deep (fastai MLP)': FastaiTabularClassifier(layers=(64, 64), epochs=epochs, random_state=random_state, device=device),
@@ -233,7 +247,9 @@ def credit_experiment(dataset='credit-default', # a name for `load_dataset` or a
     return pd.DataFrame(rows)
 
 # %% ../nbs/01_imbalance.ipynb #0bd13f57
-def summarise(results:pd.DataFrame, metrics=('f1', 'g_mean', 'balanced_accuracy', 'mcc', 'auprc', 'roc_auc')) -> pd.DataFrame:
+def summarise(results:pd.DataFrame, # tidy results of `credit_experiment`
+              metrics=('f1', 'g_mean', 'balanced_accuracy', 'mcc', 'auprc', 'roc_auc'), # the columns of the table
+             ) -> pd.DataFrame:
     "Mean ± std over folds for each dataset, threshold and model"
     r = results[results.metric.isin(metrics)]
     g = r.groupby(['dataset', 'threshold', 'model', 'metric'], sort=False).value
@@ -244,14 +260,22 @@ def summarise(results:pd.DataFrame, metrics=('f1', 'g_mean', 'balanced_accuracy'
 SEED_F1 = {'deep (fastai MLP)': 0.30, 'decision tree': 0.37, 'random forest': 0.41, 'logistic regression': np.nan}
 
 # %% ../nbs/01_imbalance.ipynb #131bdb4c
-def seed_comparison(results:pd.DataFrame, dataset='credit-default') -> pd.DataFrame:
+def seed_comparison(results:pd.DataFrame, # tidy results of `credit_experiment`
+                    dataset='credit-default', # which dataset's rows to use
+                   ) -> pd.DataFrame:
     "Our minority-class F1 (at 0.5 and tuned) beside the seed's figures on its non-public data"
     f1 = results.query("metric=='f1' and dataset==@dataset").groupby(['model', 'threshold']).value.mean().unstack('threshold')
     tab = pd.DataFrame({'seed (non-public data)': pd.Series(SEED_F1), 'F1 at 0.5': f1['0.5'], 'F1, tuned threshold': f1['tuned']})
     return tab.loc[list(SEED_F1)].round(3)
 
 # %% ../nbs/01_imbalance.ipynb #92d376c0
-def plot_precision_recall(dataset='credit-default', models:dict|None=None, n_splits:int=5, random_state:int=0, epochs:int=5, ax=None):
+def plot_precision_recall(dataset='credit-default', # a name for `load_dataset` or a `Dataset`
+                          models:dict|None=None, # name -> classifier; default: `default_models`
+                          n_splits:int=5, # folds of the out-of-fold predictions
+                          random_state:int=0, # seed of the folds and models
+                          epochs:int=5, # epochs of the fastai model
+                          ax=None, # matplotlib axes; a new figure when None
+                         ):
     "Precision–recall curves from out-of-fold predictions, with the 0.5 threshold marked"
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
     ds = load_dataset(dataset) if isinstance(dataset, str) else dataset

@@ -1,0 +1,161 @@
+"""Tests of `hierlearn.sampling` that do not belong in the chapter: Dask, resuming, properties of the samplers."""
+import json
+import numpy as np, pandas as pd
+import pytest
+from hypothesis import given, settings, strategies as st
+from sklearn.model_selection import RepeatedStratifiedKFold
+from hierlearn.data import Dataset, load_dataset
+from hierlearn.sampling import (SAMPLERS, ENSEMBLES, MODELS, compare, check_resampling_input, rank_table,
+                                friedman_nemenyi, summarise_results, score_table)
+
+CV3 = RepeatedStratifiedKFold(n_splits=3, n_repeats=1, random_state=0)
+SMALL = 'keel/ecoli-0-3-4_vs_5'
+
+
+def test_same_seed_same_numbers_different_seed_different_folds():
+    a = compare(SMALL, ['SMOTE', 'random under'], ['decision tree'], n_jobs=2, seed=1, progress=False,
+                cv=RepeatedStratifiedKFold(n_splits=3, n_repeats=2, random_state=1))
+    b = compare(SMALL, ['SMOTE', 'random under'], ['decision tree'], n_jobs=1, seed=1, progress=False,
+                cv=RepeatedStratifiedKFold(n_splits=3, n_repeats=2, random_state=1))
+    pd.testing.assert_frame_equal(a.drop(columns='fit_seconds'), b.drop(columns='fit_seconds'))
+    c = compare(SMALL, ['SMOTE', 'random under'], ['decision tree'], n_jobs=2, seed=2, progress=False,
+                cv=RepeatedStratifiedKFold(n_splits=3, n_repeats=2, random_state=2))
+    assert not np.allclose(a.value, c.value)
+    assert set(a.repeat) == {0, 1} and set(a.fold) == {0, 1, 2}
+
+
+def test_default_cv_is_kovacs_protocol():
+    r = compare(SMALL, ['none'], ['kNN'], n_jobs=2, progress=False)
+    assert len(r) == 15 * 4 and set(r.repeat) == {0, 1, 2} and set(r.fold) == set(range(5))
+    assert set(r.metric) == {'roc_auc', 'g_mean', 'f1', 'balanced_accuracy'}
+
+
+def test_cache_resumes_an_interrupted_run(tmp_path):
+    args = dict(datasets=SMALL, models=['kNN'], cv=CV3, n_jobs=2, progress=False, cache_dir=tmp_path)
+    first = compare(samplers=['SMOTE'], **args)          # "interrupted": only part of the grid finished
+    files = {p: p.stat().st_mtime_ns for p in tmp_path.rglob('*.json')}
+    assert len(files) == 3
+    full = compare(samplers=['SMOTE', 'ADASYN'], **args)  # the rerun only computes what is missing
+    assert len(list(tmp_path.rglob('*.json'))) == 6
+    assert all(p.stat().st_mtime_ns == t for p, t in files.items())
+    pd.testing.assert_frame_equal(first, full[full.sampler == 'SMOTE'].reset_index(drop=True))
+
+
+def test_cache_key_changes_with_parameters(tmp_path):
+    from imblearn.over_sampling import SMOTE
+    args = dict(datasets=SMALL, models=['kNN'], cv=CV3, n_jobs=1, progress=False, cache_dir=tmp_path)
+    compare(samplers={'s': SMOTE(k_neighbors=5)}, **args)
+    compare(samplers={'s': SMOTE(k_neighbors=3)}, **args)  # same name, other parameters: not a cache hit
+    assert len(list(tmp_path.rglob('*.json'))) == 6
+
+
+def test_failed_sampler_is_recorded_and_run_goes_on(tmp_path):
+    from imblearn.over_sampling import SMOTE
+    r = compare('keel/glass-0-4_vs_5', {'bad': SMOTE(k_neighbors=50), 'SMOTE': 'SMOTE'}, ['kNN'], cv=CV3, n_jobs=2,
+                progress=False, cache_dir=tmp_path)
+    bad = r[r.sampler == 'bad']
+    assert (bad.status == 'failed').all() and bad.value.isna().all() and bad.error.str.contains('ValueError').all()
+    assert (r[r.sampler == 'SMOTE'].status == 'ok').all()
+    cached = [json.loads(p.read_text()) for p in tmp_path.rglob('*.json')]
+    assert sum(c['status'] == 'failed' for c in cached) == 3
+    # ranks: the failed sampler takes the score of no re-sampling ('baseline') or drops out ('drop')
+    r2 = compare('keel/glass-0-4_vs_5', {'none': None, 'bad': SMOTE(k_neighbors=50)}, ['kNN'], cv=CV3, n_jobs=2, progress=False)
+    assert rank_table(r2, 'roc_auc').loc['bad', 'kNN'] == 1.5
+    assert score_table(r2, 'roc_auc', failed='drop', model='kNN')['bad'].isna().all()
+
+
+def test_ensembles_only_with_sampler_none():
+    r = compare(SMALL, ['none', 'SMOTE'], ['kNN', 'EasyEnsemble'], cv=CV3, n_jobs=2, progress=False)
+    assert set(r[r.model == 'EasyEnsemble'].sampler) == {'none'}
+    assert set(r[r.model == 'kNN'].sampler) == {'none', 'SMOTE'}
+
+
+def test_bad_input():
+    base = load_dataset(SMALL)
+    with pytest.raises(ValueError, match='single class'):
+        compare(Dataset(base.X, base.y * 0, 'one', '', ''), ['SMOTE'], ['kNN'], cv=CV3)
+    X = base.X.copy(); X.iloc[0, 0] = np.nan
+    with pytest.raises(ValueError, match='missing values'):
+        compare(Dataset(X, base.y, 'nan', '', ''), ['SMOTE'], ['kNN'], cv=CV3)
+    with pytest.raises(KeyError, match='unknown sampler'):
+        compare(base, ['SMOTEE'], ['kNN'], cv=CV3)
+    with pytest.raises(TypeError, match='a dataset must be'):
+        compare([np.zeros((3, 2))], ['SMOTE'], ['kNN'], cv=CV3)
+    # string labels and categorical features work
+    ds = Dataset(base.X.assign(c=pd.Categorical(['a', 'b'] * (len(base.y) // 2))), base.y.map({0: 'neg', 1: 'pos'}), 's', '', '',
+                 cat_names=['c'])
+    r = compare(ds, ['SMOTE'], ['kNN'], cv=CV3, n_jobs=1, progress=False)
+    assert (r.status == 'ok').all()
+
+
+def test_check_resampling_input_messages():
+    X, y = np.zeros((10, 2)), np.array([0] * 7 + [1] * 3)
+    with pytest.raises(ValueError, match='needs at least 6'): check_resampling_input(X, y, k_neighbors=5)
+    with pytest.raises(ValueError, match='rows but y has'): check_resampling_input(X[:5], y)
+    with pytest.raises(ValueError, match='missing labels'): check_resampling_input(X, np.array([0.0] * 9 + [np.nan]))
+    with pytest.raises(ValueError, match='infinite'): check_resampling_input(np.full((10, 2), np.inf), y)
+    with pytest.raises(ValueError, match='non-numeric'): check_resampling_input(np.array([['a', 'b']] * 10), y)
+    check_resampling_input(X, y, k_neighbors=2)
+
+
+@settings(max_examples=20, deadline=None)
+@given(n_min=st.integers(6, 30), n_maj=st.integers(31, 80), seed=st.integers(0, 10_000),
+       name=st.sampled_from(['random over', 'SMOTE', 'Borderline-SMOTE', 'KMeans-SMOTE']))
+def test_over_sampling_keeps_originals_and_balances(n_min, n_maj, seed, name):
+    rng = np.random.default_rng(seed)
+    X = np.vstack([rng.normal(0, 1, (n_maj, 2)), rng.normal(2, 1, (n_min, 2))])
+    y = np.array(['maj'] * n_maj + ['min'] * n_min)
+    try: Xr, yr = SAMPLERS[name](seed).fit_resample(X, y)
+    except RuntimeError as e:  # KMeans-SMOTE may find no cluster dense enough in minority points: a clear refusal
+        assert name == 'KMeans-SMOTE' and 'No clusters found' in str(e); return
+    np.testing.assert_array_equal(Xr[:len(X)], X)
+    np.testing.assert_array_equal(yr[:len(y)], y)
+    counts = pd.Series(yr).value_counts()
+    assert counts['maj'] == n_maj
+    if name == 'KMeans-SMOTE': assert abs(counts['min'] - n_maj) <= 2  # rounding across clusters
+    else: assert counts['min'] == n_maj
+
+
+@settings(max_examples=10, deadline=None)
+@given(ratio=st.floats(0.3, 1.0), seed=st.integers(0, 1000))
+def test_sampling_strategy_ratio_is_honoured(ratio, seed):
+    from imblearn.over_sampling import SMOTE
+    from imblearn.under_sampling import RandomUnderSampler
+    rng = np.random.default_rng(seed)
+    X, y = rng.normal(size=(120, 3)), np.array([0] * 100 + [1] * 20)
+    if ratio <= 0.2: return
+    _, yr = SMOTE(sampling_strategy=ratio, random_state=seed).fit_resample(X, y)
+    assert np.bincount(yr)[1] == int(np.round(ratio * 100)) or np.bincount(yr)[1] == int(ratio * 100)
+    _, yr = RandomUnderSampler(sampling_strategy=ratio, random_state=seed).fit_resample(X, y)
+    assert np.bincount(yr)[1] == 20 and abs(np.bincount(yr)[0] - 20 / ratio) <= 1
+
+
+def test_rank_table_and_friedman():
+    rows = [dict(dataset=f'd{i}', sampler=s, model='m', metric='roc_auc', value=v + i, status='ok')
+            for i in range(6) for s, v in [('a', 0.9), ('b', 0.8), ('c', 0.7)]]
+    r = pd.DataFrame(rows)
+    t = rank_table(r, 'roc_auc')
+    assert list(t.index) == ['a', 'b', 'c'] and t.loc['a', 'm'] == 1 and t.loc['c', 'mean'] == 3
+    st_ = friedman_nemenyi(score_table(r, 'roc_auc', model='m'))
+    assert st_['pvalue'] < 0.01 and st_['n_datasets'] == 6
+    assert rank_table(r, 'roc_auc', within='all').index[0] == 'a + m'
+    with pytest.raises(ValueError, match='no rows for metric'): rank_table(r, 'f1')
+
+
+def test_summarise_results_marks_failures():
+    r = pd.DataFrame([dict(dataset='d', sampler='s', model='m', repeat=0, fold=f, metric='f1', value=v, fit_seconds=0.1,
+                           status=s, error=e) for f, (v, s, e) in enumerate([(0.5, 'ok', ''), (np.nan, 'failed', 'ValueError: x')])])
+    s = summarise_results(r)
+    assert s.status.item() == 'failed' and s.folds_failed.item() == 1 and s.error.item() == 'ValueError: x'
+
+
+def test_dask_backend_gives_the_same_numbers():
+    distributed = pytest.importorskip('distributed')
+    import joblib
+    args = dict(datasets=SMALL, samplers=['none', 'SMOTE'], models=['kNN', 'decision tree'], cv=CV3, progress=False)
+    local = compare(n_jobs=1, **args)
+    with distributed.Client(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as client:
+        assert len(client.scheduler_info()['workers']) == 2
+        with joblib.parallel_backend('dask'):
+            remote = compare(n_jobs=-1, **args)
+    pd.testing.assert_frame_equal(local.drop(columns='fit_seconds'), remote.drop(columns='fit_seconds'))
