@@ -13,15 +13,17 @@ from imblearn.over_sampling import SMOTE, SMOTENC, SMOTEN
 from imblearn.combine import SMOTEENN, SMOTETomek
 from fastcore.basics import patch
 from fastcore.meta import delegates
-from fastai.torch_core import default_device
-from fastai.data.core import DataLoaders
-from fastai.data.block import DataBlock, CategoryBlock
-from fastai.data.transforms import IndexSplitter
-from fastai.callback.data import WeightedDL
-from fastai.vision.core import PILImage, PILImageBW
-from fastai.vision.data import ImageBlock
-from fastai.tabular.core import TabularPandas, TabDataLoader, Categorify, Normalize
-from fastai.tabular.data import TabularDataLoaders
+with warnings.catch_warnings():   # fastai's import trips torch's harmless torch.jit deprecation warning
+    warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated')
+    from fastai.torch_core import default_device
+    from fastai.data.core import DataLoaders
+    from fastai.data.block import DataBlock, CategoryBlock
+    from fastai.data.transforms import IndexSplitter
+    from fastai.callback.data import WeightedDL
+    from fastai.vision.core import PILImage, PILImageBW
+    from fastai.vision.data import ImageBlock
+    from fastai.tabular.core import TabularPandas, TabDataLoader, Categorify, Normalize
+    from fastai.tabular.data import TabularDataLoaders
 
 # %% auto #0
 __all__ = ['check_sampler', 'is_random_sampler', 'epoch_seed', 'resample_tabular', 'ResampledTabDL', 'resampled_tabular_dls',
