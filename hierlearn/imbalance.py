@@ -6,7 +6,7 @@ Docs: https://hierlearn.github.io/hierlearn/imbalance.html.md"""
 
 # %% ../nbs/01_imbalance.ipynb #74e5d027
 from __future__ import annotations
-import time, warnings
+import functools, time, warnings
 from contextlib import contextmanager
 import numpy as np, pandas as pd
 import matplotlib.pyplot as plt
@@ -150,7 +150,10 @@ class FastaiTabularClassifier(ClassifierMixin, BaseEstimator):
                  wd:float|None=None, # weight decay (fastai's default when None)
                  device:str|None=None, # 'cpu', 'cuda' or None for CUDA when available
                  random_state:int|None=None, # seed for weights and batch order
-                ): self.layers, self.epochs, self.lr, self.bs, self.wd, self.device, self.random_state = layers, epochs, lr, bs, wd, device, random_state
+                 loss_func=None, # None (cross-entropy), a fastai loss, or a loss class (or `functools.partial`) called with `class_counts=`
+                ):
+        self.layers, self.epochs, self.lr, self.bs, self.wd, self.device, self.random_state = layers, epochs, lr, bs, wd, device, random_state
+        self.loss_func = loss_func
 
     def _frame(self, X):
         X = X.copy() if isinstance(X, pd.DataFrame) else pd.DataFrame(np.asarray(X), columns=[f'x{i}' for i in range(np.asarray(X).shape[1])])
@@ -178,7 +181,9 @@ class FastaiTabularClassifier(ClassifierMixin, BaseEstimator):
                            y_names='_target', y_block=CategoryBlock(), splits=(list(range(len(df))), []))
         bs = self.bs or int(np.clip(len(df) // 20, 32, 256))
         dls = to.dataloaders(bs=bs, num_workers=0, device=self.device)
-        self.learn_ = tabular_learner(dls, layers=list(self.layers), wd=self.wd)
+        loss = self.loss_func
+        if isinstance(loss, (type, functools.partial)): loss = loss(class_counts=np.bincount(df._target, minlength=len(self.classes_)))
+        self.learn_ = tabular_learner(dls, layers=list(self.layers), wd=self.wd, loss_func=loss)
         with self.learn_.no_bar(), self.learn_.no_logging(): self.learn_.fit_one_cycle(self.epochs, self.lr)
         return self
 

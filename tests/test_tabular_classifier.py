@@ -47,3 +47,11 @@ def test_numpy_input_and_bad_input(toy):
         FastaiTabularClassifier().fit(X.assign(a=np.inf), y)
     with pytest.raises(ValueError, match="rows but y has"):
         FastaiTabularClassifier().fit(X, y[:-1])
+
+
+def test_loss_class_gets_the_training_counts(toy):
+    from hierlearn.losses import BalancedSoftmaxLoss
+    X, y = toy
+    clf = FastaiTabularClassifier(epochs=1, random_state=0, loss_func=BalancedSoftmaxLoss).fit(X, y)
+    assert clf.learn_.loss_func.class_counts.tolist() == [(y == "common").sum(), (y == "rare").sum()]
+    assert pickle.loads(pickle.dumps(clf)).predict(X).shape == (len(X),)
