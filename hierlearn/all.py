@@ -13,9 +13,10 @@ from .imbalance import *
 from .sampling import *
 from .sampling_fastai import *
 from .losses import *
+from .hierarchy import *
 from .cli import EXPERIMENTS, Experiment, get_experiment, main
 
 # %% ../nbs/99_all.ipynb #655e004a
-import hierlearn.data, hierlearn.imbalance, hierlearn.sampling, hierlearn.sampling_fastai, hierlearn.losses
-__all__ = [*hierlearn.data.__all__, *hierlearn.imbalance.__all__, *hierlearn.sampling.__all__, *hierlearn.sampling_fastai.__all__, *hierlearn.losses.__all__,
+import hierlearn.data, hierlearn.imbalance, hierlearn.sampling, hierlearn.sampling_fastai, hierlearn.losses, hierlearn.hierarchy
+__all__ = [*hierlearn.data.__all__, *hierlearn.imbalance.__all__, *hierlearn.sampling.__all__, *hierlearn.sampling_fastai.__all__, *hierlearn.losses.__all__, *hierlearn.hierarchy.__all__,
            'EXPERIMENTS', 'Experiment', 'get_experiment', 'main']
