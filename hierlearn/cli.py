@@ -32,13 +32,13 @@ class Experiment:
 def run_credit(out:Path, quick:bool=False, seed:int=0, device:str|None=None) -> pd.DataFrame:
     "The seed's experiment on `credit-default` and `german-credit`; writes credit_results.csv, credit_summary.csv and credit_pr.png"
     kw = dict(n_splits=2, n_repeats=1, inner_cv=2, epochs=2) if quick else dict(n_splits=5, n_repeats=3, inner_cv=3, epochs=5)
-    res = pd.concat([credit_experiment(name, random_state=seed, device=device, **kw) for name in ('credit-default', 'german-credit')],
-                    ignore_index=True)
+    res, scores = credit_experiment('credit-default', random_state=seed, device=device, return_scores=True, **kw)
+    res = pd.concat([res, credit_experiment('german-credit', random_state=seed, device=device, **kw)], ignore_index=True)
     out.mkdir(parents=True, exist_ok=True)
     res.to_csv(out/'credit_results.csv', index=False)
     summary = summarise(res)
     summary.to_csv(out/'credit_summary.csv')
-    ax = plot_precision_recall('credit-default', n_splits=kw['n_splits'], random_state=seed, epochs=kw['epochs'])
+    ax = plot_precision_recall(scores)
     ax.figure.savefig(out/'credit_pr.png', dpi=120, bbox_inches='tight')
     plt.close(ax.figure)
     print(summary.to_string(), '\n\nMinority-class F1 beside the seed (credit-default):\n', seed_comparison(res).to_string(), sep='')

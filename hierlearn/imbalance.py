@@ -227,7 +227,8 @@ def credit_experiment(dataset='credit-default', # a name for `load_dataset` or a
                       random_state:int=0, # seed of the folds and the models
                       device:str|None=None, # for the fastai model: 'cpu', 'cuda' or None (auto)
                       epochs:int=5, # epochs of the fastai model
-                     ) -> pd.DataFrame:
+                      return_scores:bool=False, # also return every test row's minority-class score (for `plot_precision_recall`)
+                     ):
     "Deep model vs trees vs logistic regression: tidy scores per fold at the 0.5 and the tuned threshold"
     ds = load_dataset(dataset) if isinstance(dataset, str) else dataset
     X, y = ds.X, np.asarray(ds.y)
@@ -235,7 +236,7 @@ def credit_experiment(dataset='credit-default', # a name for `load_dataset` or a
     models = models or default_models(ds.cat_names, ds.cont_names, random_state, device, epochs)
     folds = list(RepeatedStratifiedKFold(n_splits=n_splits, n_repeats=n_repeats, random_state=random_state).split(X, y))
     scorer = make_scorer(f1_score, pos_label=pos)
-    rows = []
+    rows, oof = [], []
     pb = progress_bar(range(len(folds) * len(models)))
     for i in pb:
         (tr, te), (name, model) = folds[i // len(models)], list(models.items())[i % len(models)]
@@ -244,12 +245,14 @@ def credit_experiment(dataset='credit-default', # a name for `load_dataset` or a
         secs = time.perf_counter() - start
         pb.comment = f'{ds.name}: {name}'
         score = tuned.estimator_.predict_proba(X.iloc[te])[:, list(tuned.classes_).index(pos)]
+        repeat, fold = i // len(models) // n_splits, i // len(models) % n_splits
+        oof.append(pd.DataFrame(dict(dataset=ds.name, model=name, repeat=repeat, fold=fold, row=te, y=y[te] == pos, score=score)))
         at_half = np.where(score >= 0.5, pos, tuned.classes_[tuned.classes_ != pos][0])
         for thr_name, pred, thr in [('0.5', at_half, 0.5), ('tuned', tuned.predict(X.iloc[te]), tuned.best_threshold_)]:
             scores = evaluate(y[te], pred, score, pos_label=pos) | {'threshold_value': float(thr), 'fit_seconds': secs}
-            rows += [dict(dataset=ds.name, model=name, repeat=i // len(models) // n_splits, fold=i // len(models) % n_splits,
-                          threshold=thr_name, metric=k, value=v) for k, v in scores.items()]
-    return pd.DataFrame(rows)
+            rows += [dict(dataset=ds.name, model=name, repeat=repeat, fold=fold, threshold=thr_name, metric=k, value=v)
+                     for k, v in scores.items()]
+    return (pd.DataFrame(rows), pd.concat(oof, ignore_index=True)) if return_scores else pd.DataFrame(rows)
 
 # %% ../nbs/01_imbalance.ipynb #0bd13f57
 def summarise(results:pd.DataFrame, # tidy results of `credit_experiment`
@@ -274,28 +277,19 @@ def seed_comparison(results:pd.DataFrame, # tidy results of `credit_experiment`
     return tab.loc[list(SEED_F1)].round(3)
 
 # %% ../nbs/01_imbalance.ipynb #92d376c0
-def plot_precision_recall(dataset='credit-default', # a name for `load_dataset` or a `Dataset`
-                          models:dict|None=None, # name -> classifier; default: `default_models`
-                          n_splits:int=5, # folds of the out-of-fold predictions
-                          random_state:int=0, # seed of the folds and models
-                          epochs:int=5, # epochs of the fastai model
+def plot_precision_recall(scores:pd.DataFrame, # test-fold scores from `credit_experiment(..., return_scores=True)`
+                          repeat:int=0, # which repeat of the cross-validation to pool
                           ax=None, # matplotlib axes; a new figure when None
                          ):
-    "Precision–recall curves from out-of-fold predictions, with the 0.5 threshold marked"
-    from sklearn.model_selection import StratifiedKFold, cross_val_predict
-    ds = load_dataset(dataset) if isinstance(dataset, str) else dataset
-    y = np.asarray(ds.y); pos = class_counts(y).index[-1]
-    models = models or default_models(ds.cat_names, ds.cont_names, random_state, epochs=epochs)
+    "Precision–recall curves of each model from pooled test-fold scores, with the 0.5 threshold marked"
     if ax is None: _, ax = plt.subplots(figsize=(5.5, 4.2))
-    cv = StratifiedKFold(n_splits, shuffle=True, random_state=random_state)
-    for i, (name, model) in enumerate(models.items()):
-        proba = cross_val_predict(model, ds.X, y, cv=cv, method='predict_proba')
-        s = proba[:, list(np.unique(y)).index(pos)]
-        prec, rec, thr = precision_recall_curve(y == pos, s)
-        ax.plot(rec, prec, color=f'C{i}', label=f'{name} (AP {average_precision_score(y == pos, s):.2f})')
+    scores = scores[scores.repeat == repeat]
+    for i, (name, s) in enumerate(scores.groupby('model', sort=False)):
+        prec, rec, thr = precision_recall_curve(s.y, s.score)
+        ax.plot(rec, prec, color=f'C{i}', label=f'{name} (AP {average_precision_score(s.y, s.score):.2f})')
         j = np.searchsorted(thr, 0.5).clip(max=len(thr) - 1)
         ax.plot(rec[j], prec[j], 'o', color=f'C{i}')
-    ax.axhline((y == pos).mean(), color='grey', ls=':', label='no skill')
-    ax.set(xlabel='recall of the minority class', ylabel='precision', title=f'{ds.name}: dots mark the 0.5 threshold')
+    ax.axhline(s.y.mean(), color='grey', ls=':', label='no skill')
+    ax.set(xlabel='recall of the minority class', ylabel='precision', title=f'{scores.dataset.iloc[0]}: dots mark the 0.5 threshold')
     ax.legend(fontsize=8)
     return ax
