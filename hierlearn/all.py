@@ -12,11 +12,16 @@ from .data import *
 from .imbalance import *
 from .sampling import *
 from .sampling_fastai import *
+from .generative import *
+from .gan import *
 from .losses import *
+from .longtail import *
 from .hierarchy import *
+from .ingrain import *
+from .hier_experiments import *
 from .cli import EXPERIMENTS, Experiment, get_experiment, main
 
 # %% ../nbs/99_all.ipynb #655e004a
-import hierlearn.data, hierlearn.imbalance, hierlearn.sampling, hierlearn.sampling_fastai, hierlearn.losses, hierlearn.hierarchy
-__all__ = [*hierlearn.data.__all__, *hierlearn.imbalance.__all__, *hierlearn.sampling.__all__, *hierlearn.sampling_fastai.__all__, *hierlearn.losses.__all__, *hierlearn.hierarchy.__all__,
+import hierlearn.data, hierlearn.imbalance, hierlearn.sampling, hierlearn.sampling_fastai, hierlearn.generative, hierlearn.gan, hierlearn.losses, hierlearn.longtail, hierlearn.hierarchy, hierlearn.ingrain, hierlearn.hier_experiments
+__all__ = [*hierlearn.data.__all__, *hierlearn.imbalance.__all__, *hierlearn.sampling.__all__, *hierlearn.sampling_fastai.__all__, *hierlearn.generative.__all__, *hierlearn.gan.__all__, *hierlearn.losses.__all__, *hierlearn.longtail.__all__, *hierlearn.hierarchy.__all__, *hierlearn.ingrain.__all__, *hierlearn.hier_experiments.__all__,
            'EXPERIMENTS', 'Experiment', 'get_experiment', 'main']

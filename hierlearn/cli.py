@@ -15,6 +15,9 @@ import matplotlib.pyplot as plt
 from .data import dataset_table
 from .imbalance import credit_experiment, summarise, seed_comparison, plot_precision_recall
 from .sampling import run_samplers, rank_table
+from .gan import run_generative
+from .longtail import run_longtail
+from .hier_experiments import run_hierarchy
 
 # %% auto #0
 __all__ = ['EXPERIMENTS', 'DEFAULT_EXPERIMENT', 'Experiment', 'run_credit', 'get_experiment', 'main']
@@ -49,6 +52,9 @@ def run_credit(out:Path, quick:bool=False, seed:int=0, device:str|None=None) -> 
 EXPERIMENTS = {e.name: e for e in [
     Experiment('credit', run_credit, "deep model vs tree vs forest vs logistic regression on public credit data (F1 at 0.5 and tuned)", '01_imbalance'),
     Experiment('samplers', run_samplers, "14 samplers × kNN/tree/forest/MLP + 4 balanced ensembles on 30 KEEL sets and the credit data (Kovács protocol, mean ranks, CD plots)", '02_sampling'),
+    Experiment('generative', run_generative, "none / random over / SMOTE / AE / VAE / GAN over-sampling with tree, forest and the fastai MLP on KEEL and credit data", '04_gan'),
+    Experiment('longtail', run_longtail, "CIFAR-10/100-LT with ResNet-32, the LDAM-DRW recipe: cross-entropy vs the long-tail losses (GPU; --quick runs a CPU fixture)", '05a_longtail'),
+    Experiment('hierarchy', run_hierarchy, "flat cross-entropy vs every ingraining method, CRM, HiClass and sibling over-sampling on the taxonomy datasets", '07a_hierarchy_experiments'),
 ]}
 DEFAULT_EXPERIMENT = 'credit'
 

@@ -6,7 +6,7 @@ Docs: https://hierlearn.github.io/hierlearn/data.html.md"""
 
 # %% ../nbs/00_data.ipynb #5ece4cef
 from __future__ import annotations
-import difflib, functools, io, re
+import difflib, functools, importlib, io, re
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
@@ -15,12 +15,22 @@ import numpy as np, pandas as pd
 
 # %% auto #0
 __all__ = ['CIFAR10_CLASSES', 'CIFAR100_SUPERCLASSES', 'CIFAR100_COARSE', 'Dataset', 'UnknownNameError', 'list_datasets',
-           'load_dataset', 'read_keel', 'dataset_table', 'make_long_tail', 'load_cifar']
+           'load_dataset', 'register_hierarchy', 'registered_hierarchy', 'read_keel', 'dataset_table', 'make_long_tail',
+           'load_cifar']
 
 # %% ../nbs/00_data.ipynb #e8aa6cfb
+class _RegisteredHierarchy:
+    "`Dataset.hierarchy`: the hierarchy set on the dataset, else the one registered for its name, looked up when first read"
+    def __set_name__(self, owner, name): self.attr = f'_{name}'
+    def __get__(self, ds, owner=None):
+        if ds is None: return None  # read on the class: the dataclass default
+        if vars(ds).get(self.attr) is None: vars(ds)[self.attr] = registered_hierarchy(ds.name)
+        return vars(ds)[self.attr]
+    def __set__(self, ds, value): vars(ds)[self.attr] = value
+
 @dataclass(repr=False)
 class Dataset:
-    "A dataset with its features, target, provenance and (later) label hierarchy"
+    "A dataset with its features, target, provenance and label hierarchy"
     X:pd.DataFrame # features, one row per sample
     y:pd.Series # target, aligned with `X`
     name:str # the name `load_dataset` knows it by
@@ -28,7 +38,7 @@ class Dataset:
     license:str # the licence the data is distributed under
     cat_names:list = field(default_factory=list) # categorical columns of `X`
     cont_names:list = field(default_factory=list) # continuous columns of `X`
-    hierarchy:object = None # a label `Hierarchy` (chapter 6), or None
+    hierarchy:object = _RegisteredHierarchy() # a label `Hierarchy`; None: the one registered for `name` (chapter 6), if any
     description:str = '' # what the task is and how the target was coded
     images:np.ndarray|None = None # N×H×W pixel arrays for image data, else None
 
@@ -51,7 +61,7 @@ class Dataset:
     def copy(self)->Dataset:
         "A deep copy, so that changing it leaves the original (and the cache) alone"
         return replace(self, X=self.X.copy(), y=self.y.copy(), cat_names=list(self.cat_names),
-                       cont_names=list(self.cont_names),
+                       cont_names=list(self.cont_names), hierarchy=vars(self).get('_hierarchy'),
                        images=None if self.images is None else self.images.copy())
 
     def __repr__(self):
@@ -175,6 +185,24 @@ def _load_german_credit()->Dataset:
         cat_names=cat_names, cont_names=[c for c in _GERMAN_COLUMNS if c not in cat_names],
         description='Is a loan applicant a bad credit risk? y: 1 = bad, 0 = good. '
                     'german.doc asks for a cost of 5 for a bad risk classed good, 1 for the reverse.')
+
+# %% ../nbs/00_data.ipynb #cd60d521
+_HIERARCHIES:dict[str, Callable] = {}
+
+def register_hierarchy(name:str, # the dataset name, as `Dataset.name` spells it
+                       factory:Callable, # called without arguments, returns the label `Hierarchy`
+                      )->Callable:
+    "Register `factory` as the maker of dataset `name`'s label hierarchy; returns `factory`"
+    if not callable(factory): raise TypeError(f"factory must be callable (it builds the hierarchy), got {type(factory).__name__}")
+    _HIERARCHIES[name] = factory
+    return factory
+
+def registered_hierarchy(name:str # a dataset name
+                        ):
+    "A fresh copy of the label hierarchy registered for `name`, or None"
+    importlib.import_module('hierlearn.hierarchy')  # registers the shipped taxonomies on its first import
+    factory = _HIERARCHIES.get(name)
+    return None if factory is None else factory()
 
 # %% ../nbs/00_data.ipynb #da60c6c8
 _ATTRIBUTE = re.compile(r"^@attribute\s+('[^']*'|\"[^\"]*\"|[^\s{\[]+)\s*(.*)$", re.IGNORECASE)
@@ -375,13 +403,14 @@ def _load_digits()->Dataset:
 
 # %% ../nbs/00_data.ipynb #c3ae717e
 def dataset_table()->pd.DataFrame:
-    "One row per dataset: name, kind (binary/multiclass/image), size, number of classes, imbalance ratio, source"
+    "One row per dataset: name, kind (binary/multiclass/image), size, number of classes, imbalance ratio, whether it has a label hierarchy, source"
     rows = []
     for name in list_datasets():
         ds = _load_cached(name)
         kind = 'image' if ds.images is not None else 'binary' if len(ds.classes) == 2 else 'multiclass'
         rows.append(dict(name=name, kind=kind, n_samples=len(ds.y), n_features=ds.X.shape[1],
-                         n_classes=len(ds.classes), imbalance_ratio=round(ds.imbalance_ratio, 2), source=ds.source))
+                         n_classes=len(ds.classes), imbalance_ratio=round(ds.imbalance_ratio, 2),
+                         hierarchy=registered_hierarchy(name) is not None, source=ds.source))
     return pd.DataFrame(rows)
 
 # %% ../nbs/00_data.ipynb #bc9e0512

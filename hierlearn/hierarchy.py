@@ -1,4 +1,4 @@
-"""Label hierarchies as expert knowledge: a rooted tree of class names, its lowest common ancestors, and the LCA-height distance that measures how bad a mistake is.
+"""Label hierarchies as expert knowledge: a rooted tree of class names, its lowest common ancestors, the LCA-height distance that measures how bad a mistake is, expert taxonomies for the bundled data, and over-sampling that lets a rare class borrow from its siblings.
 
 Docs: https://hierlearn.github.io/hierlearn/hierarchy.html.md"""
 
@@ -6,15 +6,22 @@ Docs: https://hierlearn.github.io/hierlearn/hierarchy.html.md"""
 
 # %% ../nbs/06_hierarchy.ipynb #470c8b31
 from __future__ import annotations
-import json
+import json, numbers
 from pathlib import Path
 import numpy as np, pandas as pd
 import matplotlib.pyplot as plt
 from fastcore.basics import patch
-from .data import CIFAR100_SUPERCLASSES
+from imblearn.over_sampling.base import BaseOverSampler
+from sklearn.neighbors import NearestNeighbors
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval
+from .data import CIFAR100_SUPERCLASSES, register_hierarchy
+from .sampling import check_resampling_input
 
 # %% auto #0
-__all__ = ['CIFAR100_HIERARCHY', 'ECOLI_HIERARCHY', 'Hierarchy', 'cifar100_hierarchy', 'ecoli_hierarchy']
+__all__ = ['CIFAR100_HIERARCHY', 'ECOLI_HIERARCHY', 'TAXONOMIES', 'Hierarchy', 'cifar100_hierarchy', 'ecoli_hierarchy',
+           'yeast_hierarchy', 'glass_hierarchy', 'vehicle_hierarchy', 'satimage_hierarchy', 'page_blocks_hierarchy',
+           'zoo_hierarchy', 'taxonomy_table', 'SiblingSMOTE']
 
 # %% ../nbs/06_hierarchy.ipynb #f106c4e5
 def _find_cycle(parents:dict, start):
@@ -258,3 +265,102 @@ def ecoli_hierarchy() -> Hierarchy:
                                            'periplasm': ['pp'], 'outer membrane': ['om', 'omL']}})
 
 ECOLI_HIERARCHY = ecoli_hierarchy()
+
+# %% ../nbs/06_hierarchy.ipynb #dd658124
+def yeast_hierarchy() -> Hierarchy:
+    "Yeast localisation sites by compartment family (Horton & Nakai 1996; yeast.names; Alberts et al., Molecular Biology of the Cell, ch. 12)"
+    return Hierarchy.from_nested({'yeast cell': {'nucleus and cytosol': ['CYT', 'NUC'], 'mitochondrion': ['MIT'],
+        'peroxisome': ['POX'], 'membrane': ['ME1', 'ME2', 'ME3'], 'secretory pathway': ['ERL', 'VAC', 'EXC']}})
+
+# %% ../nbs/06_hierarchy.ipynb #06c1eabc
+def glass_hierarchy() -> Hierarchy:
+    "Glass types as the UCI documentation groups them: window (float / non-float) vs non-window (German 1987; glass.names, class distribution)"
+    return Hierarchy.from_nested({'glass': {
+        'window': {'float processed': ['building_windows_float_processed', 'vehicle_windows_float_processed'],
+                   'non-float processed': ['building_windows_non_float_processed']},
+        'non-window': ['containers', 'tableware', 'headlamps']}})
+
+# %% ../nbs/06_hierarchy.ipynb #3536a558
+def vehicle_hierarchy() -> Hierarchy:
+    "Vehicle silhouettes: the two cars (Opel, Saab) are one group, bus and van their own (Siebert 1987; vehicle.doc)"
+    return Hierarchy.from_nested({'vehicle': {'car': ['opel', 'saab'], 'double-decker bus': ['bus'], 'Chevrolet van': ['van']}})
+
+# %% ../nbs/06_hierarchy.ipynb #fe71c764
+def satimage_hierarchy() -> Hierarchy:
+    "Landsat soil classes: the three grey soils (dry, damp, very damp) are one group (Srinivasan 1993; sat.doc class names)"
+    return Hierarchy.from_nested({'landsat pixel': {'grey soil': ['grey_soil', 'damp_grey_soil', 'very_damp_grey_soil'],
+        'red soil': ['red_soil'], 'cotton': ['cotton_crop'], 'vegetation stubble': ['soil_with_vegetation_stubble']}})
+
+def page_blocks_hierarchy() -> Hierarchy:
+    "Page-layout blocks: text vs lines (horizontal, vertical) vs images (graphic, picture) (Malerba 1995; page-blocks class names)"
+    return Hierarchy.from_nested({'page block': {'text block': ['text'], 'line': ['horiz_line', 'vert_line'],
+                                                 'image': ['graphic', 'picture']}})
+
+def zoo_hierarchy() -> Hierarchy:
+    "Zoo animal types: vertebrates vs invertebrates (Forsyth 1990 class types; Lamarck 1801)"
+    return Hierarchy.from_nested({'animal': {'vertebrates': ['mammal', 'bird', 'reptile', 'fish', 'amphibian'],
+                                             'invertebrates': ['insect', 'invertebrate']}})
+
+# %% ../nbs/06_hierarchy.ipynb #190da4ca
+TAXONOMIES = {'ecoli': ecoli_hierarchy, 'yeast': yeast_hierarchy, 'glass': glass_hierarchy, 'vehicle': vehicle_hierarchy,
+              'satimage': satimage_hierarchy, 'page-blocks': page_blocks_hierarchy, 'zoo': zoo_hierarchy}
+for _name, _factory in TAXONOMIES.items(): register_hierarchy(_name, _factory)
+
+def taxonomy_table() -> pd.DataFrame:
+    "One row per shipped taxonomy: its size, the share of leaf pairs that are siblings, the mean LCA distance between leaves, and its source"
+    rows = []
+    for name, factory in TAXONOMIES.items():
+        h = factory()
+        D = h.distance_matrix().to_numpy()
+        off = ~np.eye(len(D), dtype=bool)
+        rows.append(dict(dataset=name, nodes=len(h), leaves=len(h.leaves), height=h.height,
+                         sibling_pairs=round(float((D[off] == 1).mean()), 3), mean_distance=round(float(D[off].mean()), 3),
+                         source=factory.__doc__))
+    return pd.DataFrame(rows)
+
+# %% ../nbs/06_hierarchy.ipynb #cf5e1468
+class SiblingSMOTE(BaseOverSampler):
+    "SMOTE whose neighbours come from the class and its sibling classes in a label hierarchy"
+    _parameter_constraints = {**BaseOverSampler._parameter_constraints, 'hierarchy': [Hierarchy],
+                              'k_neighbors': [Interval(numbers.Integral, 1, None, closed='left')],
+                              'sibling_gap': [Interval(numbers.Real, 0, 1, closed='both')]}
+
+    def __init__(self, hierarchy:Hierarchy, # the label tree; every label of y must be one of its leaves
+                 *, sampling_strategy='auto', # as in imbalanced-learn: 'auto', 'minority', 'not majority', a float or a dict
+                 k_neighbors:int=5, # neighbours searched among the rows of the class and of its siblings
+                 sibling_gap:float=0.5, # largest step towards a sibling's row (1: the whole segment, as SMOTE)
+                 random_state=None): # seed or `numpy.random.RandomState`
+        super().__init__(sampling_strategy=sampling_strategy)
+        self.hierarchy, self.k_neighbors, self.sibling_gap, self.random_state = hierarchy, k_neighbors, sibling_gap, random_state
+
+    def _check_X_y(self, X, y, accept_sparse=None):
+        check_resampling_input(X, y)
+        self.hierarchy.check_labels(y)
+        return super()._check_X_y(X, y, accept_sparse=False)
+
+    def _siblings(self, c, present):
+        parent = self.hierarchy.parent(c)
+        return [] if parent is None else [s for s in self.hierarchy.children(parent) if s != c and s in present]
+
+    def _fit_resample(self, X, y):
+        rng, present = check_random_state(self.random_state), set(np.unique(y))
+        X_parts, y_parts, self.siblings_, self.borrowed_ = [X], [y], {}, {}
+        for c, n in self.sampling_strategy_.items():
+            if n == 0: continue
+            c = c.item() if isinstance(c, np.generic) else c  # plain Python labels in messages and attributes
+            sibs = self.siblings_[c] = self._siblings(c, present)
+            own, pool = np.flatnonzero(y == c), np.flatnonzero(np.isin(y, [c] + sibs))
+            if len(pool) <= self.k_neighbors:
+                raise ValueError(f"class {c!r} has {len(own)} rows and its sibling classes {sibs} {len(pool) - len(own)} more, "
+                                 f"but k_neighbors={self.k_neighbors} needs at least {self.k_neighbors + 1} in all: "
+                                 "lower k_neighbors, or give the class siblings in the hierarchy")
+            neighbours = NearestNeighbors(n_neighbors=self.k_neighbors + 1).fit(X[pool]).kneighbors(X[own], return_distance=False)[:, 1:]
+            seeds = rng.randint(len(own), size=n)
+            picks = pool[neighbours[seeds, rng.randint(self.k_neighbors, size=n)]]
+            from_sibling = y[picks] != c
+            steps = rng.uniform(size=n) * np.where(from_sibling, self.sibling_gap, 1.0)
+            start = X[own[seeds]]
+            X_parts.append(start + steps[:, None] * (X[picks] - start))
+            y_parts.append(np.full(n, c, dtype=y.dtype))
+            self.borrowed_[c] = float(from_sibling.mean())
+        return np.vstack(X_parts), np.concatenate(y_parts)

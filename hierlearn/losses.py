@@ -56,6 +56,7 @@ def _check_n_classes(x:torch.Tensor, n:int, what:str='class_counts'):
 class _CountLoss(nn.Module):
     "Base of hierlearn's losses: class counts, per-class weights, fastai flattening, `activation` and `decodes`"
     y_int = True
+    weighted_mean = False # with weights, 'mean' divides by the batch size N (Cui et al.); True: by the sum of the targets' weights, as torch's weighted cross-entropy
     def __init__(self, class_counts=None, # training samples per class, in the order of the model's outputs
                  weight=None, # per-class weights; None: all 1
                  axis:int=-1, # the class axis of the model's output
@@ -77,7 +78,8 @@ class _CountLoss(nn.Module):
         if self.weight is not None: _check_n_classes(x, len(self.weight), 'weight')
         loss = self.per_sample(x, y)
         if self.weight is not None: loss = loss * self.weight.to(x.device)[y]
-        if self.reduction == 'mean': return loss.mean()
+        if self.reduction == 'mean':
+            return loss.sum() / self.weight.to(x.device)[y].sum() if self.weighted_mean and self.weight is not None else loss.mean()
         if self.reduction == 'sum': return loss.sum()
         return loss
 
@@ -119,6 +121,7 @@ class ClassBalancedLoss(_CountLoss):
 # %% ../nbs/05_losses.ipynb #43cf9d5a
 class LDAMLoss(_CountLoss):
     "LDAM loss (Cao et al. 2019): cross-entropy with a class margin Δ_j ∝ n_j^(−1/4) subtracted from the true logit"
+    weighted_mean = True # as the paper's code (torch's weighted cross-entropy): under DRW the mean is Σ w·ℓ / Σ w
     def __init__(self, class_counts, # training samples per class, in the order of the model's outputs
                  max_m:float=0.5, # the largest margin, that of the rarest class
                  s:float=30., # logit scale: 30 for a normalised (cosine) last layer, 1 for a plain linear one

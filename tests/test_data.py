@@ -54,3 +54,28 @@ def test_make_long_tail_returns_positions_for_any_labels():
     assert np.all(np.diff(idx) > 0) and idx.max() < len(y)
     assert y.iloc[idx].value_counts().to_dict() == {'a': 40, 'b': 20, 'c': 10}
     with pytest.raises(UnknownNameError, match="'step'"): make_long_tail(y, profile='steps')
+
+
+@pytest.mark.parametrize('name', list_datasets())
+def test_every_registered_hierarchy_has_the_labels_as_leaves(name):
+    ds = load_dataset(name)
+    if ds.hierarchy is not None: assert set(ds.hierarchy.leaves) == set(ds.classes), name
+
+
+def test_the_shipped_taxonomies_cover_the_named_multiclass_sets():
+    assert {n for n in list_datasets() if load_dataset(n).hierarchy is not None} >= {'ecoli', 'yeast', 'glass', 'vehicle'}
+
+
+def test_data_reaches_the_hierarchy_layer_only_when_a_hierarchy_is_read():
+    import subprocess, sys
+    code = ("import sys; from hierlearn.data import load_dataset; ds = load_dataset('yeast'); "
+            "print('hierlearn.hierarchy' in sys.modules); print(sorted(ds.hierarchy.leaves) == sorted(ds.classes))")
+    r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ['False', 'True']
+
+
+def test_an_explicit_hierarchy_survives_copy_and_wins_over_the_registry():
+    ds = load_dataset('ecoli')
+    ds.hierarchy = 'mine'
+    assert ds.copy().hierarchy == 'mine' and load_dataset('ecoli').hierarchy != 'mine'

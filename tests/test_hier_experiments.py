@@ -1,0 +1,92 @@
+"Checks of `hierlearn.hier_experiments` that the chapter does not show: splits, samplers, HiClass, caching and the run's files"
+import sys
+import numpy as np, pandas as pd, pytest
+import hierlearn.hier_experiments as hx
+from hierlearn.hier_experiments import (SETTINGS, QUICK_SETTINGS, REAL_DATASETS, DIGITS_TAXONOMIES, Setting, grid_task,
+                                        fit_predict, compare_to_ce, hierarchy_grid, run_hierarchy, cifar100_folder)
+
+
+def test_settings_have_unique_names_and_distinct_fits():
+    assert len({s.name for s in SETTINGS}) == len(SETTINGS)
+    assert len({s.key for s in SETTINGS}) == len(SETTINGS)       # no two settings train the same model
+    assert set(QUICK_SETTINGS) <= set(SETTINGS)
+
+
+@pytest.mark.parametrize('name', REAL_DATASETS + list(DIGITS_TAXONOMIES))
+def test_every_grid_dataset_has_its_labels_as_leaves_and_disjoint_splits(name):
+    X, y, h, splits = grid_task(name, n_repeats=2)
+    h.check_labels(y)
+    assert len(X) == len(y)
+    for repeat, fold, train, test in splits:
+        assert len(np.intersect1d(train, test)) == 0 and set(np.unique(y[train])) == set(np.unique(y))
+
+
+def test_digits_training_half_is_long_tailed_with_the_asked_ratio():
+    _, y, _, splits = grid_task('digits-LT (parity)', n_repeats=3, imbalance_ratio=20)
+    for _, _, train, _ in splits:
+        counts = pd.Series(y[train]).value_counts()
+        assert 15 <= counts.max() / counts.min() <= 30 and counts.is_monotonic_decreasing
+    assert not np.array_equal(splits[0][2], splits[1][2])          # each repeat is a fresh random split
+
+
+def test_smote_is_skipped_when_nothing_can_be_interpolated():
+    y = np.array(['a'] * 5 + ['b'])
+    assert hx._sampler(Setting('s', sampler='SMOTE'), y, None, 0) is None
+    with pytest.raises(ValueError, match='unknown sampler'): hx._sampler(Setting('s', sampler='ADASYN'), y, None, 0)
+
+
+def test_hiclass_prediction_comes_first_in_its_probabilities():
+    X, y, h, splits = grid_task('glass', n_splits=3, n_repeats=1)
+    _, _, train, test = splits[0]
+    for kind in ('hiclass-node', 'hiclass-parent'):
+        probs, classes = fit_predict(Setting('h', kind=kind), X.iloc[train], y[train], X.iloc[test], h)
+        np.testing.assert_allclose(probs.sum(1), 1, atol=1e-9)
+        assert probs.max(1).min() >= 0.5 and set(classes) <= set(h.leaves)
+
+
+def test_missing_hiclass_is_a_clear_error(monkeypatch):
+    monkeypatch.setitem(sys.modules, 'hiclass', None)
+    X, y, h, splits = grid_task('ecoli', n_splits=3, n_repeats=1)
+    _, _, train, test = splits[0]
+    with pytest.raises(ImportError, match='pip install hiclass'):
+        fit_predict(Setting('h', kind='hiclass-node'), X.iloc[train], y[train], X.iloc[test], h)
+
+
+def test_unknown_kind_and_duplicate_names_are_refused():
+    X, y, h, splits = grid_task('ecoli', n_splits=3, n_repeats=1)
+    _, _, train, test = splits[0]
+    with pytest.raises(ValueError, match='unknown kind'): fit_predict(Setting('x', kind='svm'), X.iloc[train], y[train], X.iloc[test], h)
+    with pytest.raises(ValueError, match='unique'): hierarchy_grid(['ecoli'], [Setting('a', kind='logreg'), Setting('a', kind='logreg')])
+
+
+def test_the_grid_reads_finished_folds_from_its_cache(tmp_path, monkeypatch):
+    settings = [Setting('flat LR', kind='logreg', crm=True)]
+    first = hierarchy_grid(['glass'], settings, n_splits=3, n_repeats=1, cache_dir=tmp_path, n_jobs=1)
+    assert len(list(tmp_path.rglob('*.json'))) == 3
+    monkeypatch.setattr(hx, 'fit_predict', lambda *a, **k: pytest.fail('refitted a cached fold'))
+    pd.testing.assert_frame_equal(hierarchy_grid(['glass'], settings, n_splits=3, n_repeats=1, cache_dir=tmp_path, n_jobs=1), first)
+    assert set(first.setting) == {'flat LR', 'flat LR + CRM'}
+
+
+def test_wilcoxon_p_needs_five_differing_folds():
+    rows = [dict(dataset='d', setting=s, family='flat', repeat=0, fold=f, metric=m, value=v + 0.01 * f * (s == 'B'), fit_seconds=0)
+            for s in ('CE', 'B') for f in range(6) for m, v in [('top1_error', .2), ('mistake_severity', 1.5), ('rare_recall', .5), ('hd@1', .3)]]
+    assert np.isnan(compare_to_ce(pd.DataFrame(rows)[lambda d: d.fold < 4]).severity_p.iloc[0])
+    assert compare_to_ce(pd.DataFrame(rows)).severity_p.iloc[0] > 0
+
+
+def test_run_hierarchy_writes_every_table_and_the_plot(tmp_path, monkeypatch):
+    fake = hierarchy_grid(['ecoli'], [Setting('CE', kind='logreg', crm=True), Setting('HiClass', kind='hiclass-parent', family='HiClass')],
+                          n_splits=3, n_repeats=1, n_jobs=1)
+    monkeypatch.setattr(hx, 'hierarchy_grid', lambda *a, **k: fake)
+    monkeypatch.setattr(hx, 'cifar100_folder', lambda: None)
+    res = run_hierarchy(tmp_path, quick=True)
+    assert res is fake
+    for f in ('hierarchy_results.csv.gz', 'hierarchy_summary.csv', 'hierarchy_vs_ce.csv', 'hierarchy_rare_recall.csv', 'hierarchy_tradeoff.png'):
+        assert (tmp_path/f).stat().st_size > 0, f
+    assert set(pd.read_csv(tmp_path/'hierarchy_vs_ce.csv').setting) == {'CE + CRM', 'HiClass'}
+
+
+def test_cifar100_folder_honours_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv('HIERLEARN_CIFAR100', str(tmp_path))
+    assert cifar100_folder() == tmp_path

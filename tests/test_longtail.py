@@ -1,0 +1,213 @@
+"""The CIFAR-LT path of `hierlearn.longtail` on a tiny CIFAR-format fixture, on the CPU."""
+import os, subprocess, sys
+from pathlib import Path
+
+import numpy as np, pandas as pd, pytest, torch
+import torch.nn as nn
+import torch.nn.functional as F
+from hypothesis import given, settings, strategies as st
+from fastai.callback.core import Callback
+from fastai.torch_core import set_seed
+
+from hierlearn.losses import ClassBalancedLoss, LDAMLoss, DRWCallback
+from hierlearn.longtail import (CIFAR_ENV, LONGTAIL_ANCHORS, LONGTAIL_METHODS, NormedLinear, WarmupStepSchedule, cifar_lt_dls,
+                                cifar_path, longtail_learner, _cli, pad_crop_flip, resnet32, run_longtail, write_cifar_fixture)
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope='module', autouse=True)
+def one_thread():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.fixture(scope='module')
+def data(tmp_path_factory):
+    "A folder holding a tiny cifar10/ (10 classes, 24 training and 4 test images each) and cifar100/ (5 classes)"
+    base = tmp_path_factory.mktemp('cifar')
+    write_cifar_fixture(base / 'cifar10', n_train=24, n_test=4)
+    write_cifar_fixture(base / 'cifar100', name='cifar100', n_train=6, n_test=2, n_classes=5)
+    return base
+
+
+@pytest.fixture(scope='module')
+def dls(data):
+    return cifar_lt_dls('cifar10', imbalance_ratio=8, bs=32, device='cpu', data=data)
+
+
+def n_params(m): return sum(p.numel() for p in m.parameters())
+
+
+@pytest.mark.parametrize('n_classes', [10, 100])
+def test_resnet32_size_and_output(n_classes):
+    model = resnet32(n_classes)
+    assert n_params(model) == 464_154 + 65 * (n_classes - 10)          # 0.46 M for CIFAR-10 (He et al. 2016)
+    assert model(torch.randn(3, 3, 32, 32)).shape == (3, n_classes)
+    assert sum(isinstance(m, nn.Conv2d) for m in model.modules()) == 31
+    cos = resnet32(n_classes, normed=True)
+    assert isinstance(cos[-1], NormedLinear)
+    z = cos.eval()(torch.randn(3, 3, 32, 32))
+    assert z.shape == (3, n_classes) and z.abs().max() <= 1 + 1e-5
+
+
+def test_normed_linear_is_a_cosine():
+    lin = NormedLinear(8, 3)
+    x = torch.randn(5, 8)
+    assert torch.allclose(lin(x), F.cosine_similarity(x[:, None], lin.weight[None], dim=-1), atol=1e-6)
+    assert torch.allclose(lin(3 * x), lin(x), atol=1e-6)                  # scale-free in the features
+
+
+@pytest.mark.parametrize('ratio,profile', [(8, 'exp'), (3, 'exp'), (4, 'step'), (1, 'exp')])
+def test_long_tail_counts_follow_the_ratio(data, ratio, profile):
+    d = cifar_lt_dls(data / 'cifar10', imbalance_ratio=ratio, profile=profile, device='cpu')
+    counts = d.train_ds.class_counts
+    if profile == 'exp': expected = [int(24 * (1 / ratio) ** (k / 9)) for k in range(10)]
+    else: expected = [24] * 5 + [int(24 / ratio)] * 5
+    assert counts.tolist() == expected
+    assert counts[0] / counts[-1] == pytest.approx(ratio, rel=0.15)
+    assert d.valid_ds.class_counts.tolist() == [4] * 10                  # the whole, balanced test set
+    assert d.vocab[0] == 'airplane' and d.vocab[-1] == 'truck'            # class 0 is the head, as in the LDAM-DRW code
+
+
+def test_cifar100_classes_in_official_order(data):
+    d = cifar_lt_dls('cifar100', imbalance_ratio=3, device='cpu', data=data)
+    assert d.vocab == ['apple', 'aquarium_fish', 'baby', 'bear', 'beaver']
+    assert d.train_ds.class_counts[0] == 6 and d.train_ds.class_counts[-1] == 2
+
+
+def test_batches_are_normalised_and_only_training_is_augmented(dls):
+    xv, yv = dls.valid.one_batch()
+    raw = dls.valid_ds.images[:len(xv)].float() / 255
+    mean, std = (torch.tensor(v)[:, None, None] for v in ((0.4914, 0.4822, 0.4465), (0.2023, 0.1994, 0.2010)))
+    assert torch.allclose(xv, (raw - mean) / std, atol=1e-5)
+    torch.manual_seed(0)
+    xt, yt = dls.train.one_batch()
+    assert xt.shape[1:] == (3, 32, 32) and xt.dtype == torch.float32 and yt.dtype == torch.int64
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(1, 6), st.integers(0, 3), st.integers(0, 2**31 - 1))
+def test_pad_crop_flip_is_a_shifted_maybe_mirrored_window(n, pad, seed):
+    x = torch.rand(n, 2, 5, 7) + 1                                       # no zeros in the input
+    torch.manual_seed(seed)
+    y = pad_crop_flip(x, pad)
+    assert y.shape == x.shape
+    xp = F.pad(x, (pad,) * 4)
+    for i in range(n):
+        windows = [w for dy in range(2 * pad + 1) for dx in range(2 * pad + 1) for w in
+                   (xp[i, :, dy:dy + 5, dx:dx + 7], xp[i, :, dy:dy + 5, dx:dx + 7].flip(-1))]
+        assert any(torch.equal(y[i], w) for w in windows)
+
+
+@pytest.mark.parametrize('method', LONGTAIL_METHODS)
+def test_every_method_trains_an_epoch_on_the_cpu(dls, method):
+    set_seed(0)
+    learn = longtail_learner(dls, method, epochs=1)
+    with learn.no_bar(), learn.no_logging(): learn.fit_warmup_step(1)
+    train_loss, valid_loss, acc = learn.recorder.values[-1][:3]
+    assert np.isfinite([train_loss, valid_loss, acc]).all()
+    assert next(learn.model.parameters()).device.type == 'cpu'
+    assert not any(type(cb).__name__ in ('MixedPrecision', 'ChannelsLast') for cb in learn.cbs)   # fp32, NCHW on the CPU
+    assert isinstance(learn.model[-1], NormedLinear) == (method == 'ldam_drw')
+
+
+def test_learner_rejects_bad_settings(dls):
+    with pytest.raises(ValueError, match='method must be one of'): longtail_learner(dls, 'ldam')
+    with pytest.raises(ValueError, match='needs CUDA'): longtail_learner(dls, precision='fp16')
+    with pytest.raises(ValueError, match="'fp32', 'fp16' or 'bf16'"): longtail_learner(dls, precision='fp8')
+
+
+class _Log(Callback):
+    order = 50
+    def before_fit(self): self.weights, self.lrs = [], []
+    def before_train(self): self.weights.append(getattr(self.learn.loss_func, 'weight', None))
+    def after_batch(self):
+        if self.training: self.lrs.append((self.epoch, self.opt.hypers[0]['lr']))
+
+
+def test_drw_switches_at_its_epoch(dls):
+    set_seed(0)
+    learn = longtail_learner(dls, 'ldam_drw', epochs=5)
+    drw = [cb for cb in learn.cbs if isinstance(cb, DRWCallback)]
+    assert len(drw) == 1 and drw[0].drw_epoch == 4                         # 80 % of the epochs, as 160 of 200
+    log = _Log()
+    with learn.no_bar(), learn.no_logging(): learn.fit_warmup_step(5, cbs=log)
+    assert [w is None for w in log.weights] == [True, True, True, True, False]
+    assert torch.allclose(log.weights[-1], ClassBalancedLoss.effective_weights(dls.train_ds.class_counts, 0.9999))
+    assert learn.loss_func.weight is None                                  # switched off after the fit
+    assert isinstance(learn.loss_func, LDAMLoss) and learn.loss_func.s == 30.
+
+
+def test_schedule_values_at_given_epochs():
+    s = WarmupStepSchedule(0.1, 200)
+    expected = {0: 0.02, 1: 0.04, 2: 0.06, 3: 0.08, 4: 0.1, 5: 0.1, 100: 0.1, 159: 0.1, 160: 1e-3, 179: 1e-3, 180: 1e-5, 199: 1e-5}
+    for epoch, lr in expected.items():
+        assert s.lr_at(epoch) == pytest.approx(lr)
+        assert s((epoch + 0.5) / 200) == pytest.approx(lr)                  # mid-epoch position
+        assert s(epoch / 200) == pytest.approx(lr)                          # first batch of the epoch
+    with pytest.raises(ValueError, match='warmup'): WarmupStepSchedule(0.1, 3, warmup=4)
+    with pytest.raises(ValueError, match='milestones'): WarmupStepSchedule(0.1, 10, milestones=(9, 5))
+
+
+def test_fit_warmup_step_sets_the_rate_per_epoch(dls):
+    set_seed(0)
+    learn = longtail_learner(dls, 'ce', epochs=6)
+    log = _Log()
+    with learn.no_bar(), learn.no_logging(): learn.fit_warmup_step(6, lr=0.2, warmup=2, milestones=(3, 5), gamma=0.1, cbs=log)
+    by_epoch = pd.DataFrame(log.lrs, columns=['epoch', 'lr']).groupby('epoch').lr.agg(['min', 'max', 'size'])
+    assert (by_epoch['size'] == len(dls.train)).all()
+    assert np.allclose(by_epoch['min'], by_epoch['max'])                    # constant within an epoch
+    assert np.allclose(by_epoch['min'], [0.1, 0.2, 0.2, 0.02, 0.02, 0.002])
+
+
+def test_run_longtail_quick_writes_its_files(data, tmp_path):
+    out = tmp_path / 'longtail'
+    res = run_longtail(out, quick=True, device='cpu', data=data, epochs=2)
+    assert sorted(p.name for p in out.iterdir()) == ['longtail_history.csv', 'longtail_results.csv', 'longtail_results.png']
+    assert res[['dataset', 'imbalance_ratio', 'method']].values.tolist() == [['cifar10', 10, 'ce'], ['cifar10', 10, 'ldam_drw']]
+    assert res.anchor.tolist() == [86.4, 88.2] and (res.data == str(data / 'cifar10')).all()   # given data: compared with CIFAR's figures
+    assert res.top1.between(0, 100).all() and (res.train_images == dls_count(data, 10)).all()
+    hist = pd.read_csv(out / 'longtail_history.csv')
+    assert len(hist) == 4 and set(hist.columns) >= {'epoch', 'train_loss', 'top1', 'many', 'medium', 'few'}
+    again = run_longtail(out, quick=True, device='cpu', data=data, epochs=2)      # resumes: nothing left to train
+    assert len(again) == 2 and len(pd.read_csv(out / 'longtail_history.csv')) == 4
+
+
+def dls_count(data, ratio): return int(sum(int(24 * (1 / ratio) ** (k / 9)) for k in range(10)))
+
+
+def test_missing_data_gives_a_clear_error(tmp_path, monkeypatch):
+    with pytest.raises(FileNotFoundError, match='has no train/ and test/ folders'): cifar_path('cifar10', data=tmp_path)
+    monkeypatch.setenv(CIFAR_ENV, str(tmp_path))
+    with pytest.raises(FileNotFoundError, match=r'\$HIERLEARN_CIFAR is .* Point \$HIERLEARN_CIFAR at the folder'):
+        cifar_lt_dls('cifar100')
+    with pytest.raises(FileNotFoundError, match='has no train/ and test/'): run_longtail(tmp_path / 'out', device='cpu', epochs=1)
+    with pytest.raises(FileNotFoundError, match='is not an unpacked CIFAR folder'): cifar_lt_dls(tmp_path / 'nowhere')
+    with pytest.raises(ValueError, match="'cifar10' or 'cifar100'"): cifar_path('svhn')
+
+
+def test_anchors_cover_every_method():
+    assert set(LONGTAIL_ANCHORS.method) == set(LONGTAIL_METHODS)
+    c10 = LONGTAIL_ANCHORS.query("dataset == 'cifar10' and imbalance_ratio == 100").set_index('method').top1
+    assert (c10['ce'], c10['ldam_drw']) == (70.4, 77.0)
+
+
+def test_cli_parses_the_documented_options(data, tmp_path):
+    _cli(['--dataset', 'cifar10', '--ratio', '5', '--method', 'ce', '--epochs', '1', '--data', str(data),
+          '--out', str(tmp_path), '--device', 'cpu'])
+    res = pd.read_csv(tmp_path / 'longtail_results.csv')
+    assert res[['imbalance_ratio', 'method', 'epochs']].values.tolist() == [[5, 'ce', 1]]
+    with pytest.raises(SystemExit): _cli(['--method', 'nope'])
+
+
+def test_python_m_hierlearn_longtail_runs(data, tmp_path):
+    "The documented module entry point (what `accelerate launch -m hierlearn.longtail` runs in each process)"
+    env = {**os.environ, 'PYTHONPATH': str(ROOT), 'OMP_NUM_THREADS': '1'}
+    r = subprocess.run([sys.executable, '-m', 'hierlearn.longtail', '--method', 'ce', '--ratio', '4', '--epochs', '1',
+                        '--dataset', 'cifar10', '--data', str(data), '--out', str(tmp_path), '--device', 'cpu'],
+                       capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert (tmp_path / 'longtail_results.csv').exists() and 'cifar10-LT ρ=4 ce' in r.stdout
