@@ -22,6 +22,7 @@ from .data import load_dataset, make_long_tail, load_cifar
 from .imbalance import _quiet_fastai
 from .hierarchy import Hierarchy, SiblingSMOTE, CIFAR100_HIERARCHY
 from .ingrain import hier_learner, hier_evaluate, crm_decode
+from .longtail import cifar_path
 
 # %% auto #0
 __all__ = ['REAL_DATASETS', 'DIGITS_TAXONOMIES', 'SETTINGS', 'QUICK_SETTINGS', 'MAIN_METRICS', 'CIFAR_SETTINGS',
@@ -328,12 +329,9 @@ CIFAR_SETTINGS = [s for s in SETTINGS if s.kind == 'fastai' and s.sampler is Non
                   ('CE', 'HXE α=0.1', 'HXE α=0.5', 'soft labels β=10', 'multilevel', 'tree softmax', 'embedding')]
 
 def cifar100_folder()->Path|None:
-    "The unpacked CIFAR-100 folder, if it is on this machine: $HIERLEARN_CIFAR100, else fastai's download folder"
-    import os
-    if os.environ.get('HIERLEARN_CIFAR100'): return Path(os.environ['HIERLEARN_CIFAR100'])
-    from fastai.data.external import fastai_path
-    folder = fastai_path('data') / 'cifar100'
-    return folder if folder.is_dir() else None
+    "The unpacked CIFAR-100 folder if it is on this machine (`cifar_path`: $HIERLEARN_CIFAR/cifar100, else fastai's data folder), or None"
+    try: return cifar_path('cifar100', download=False)
+    except FileNotFoundError: return None
 
 def cifar100_experiment(path, # the unpacked CIFAR-100 folder (`untar_data(URLs.CIFAR_100)`)
                         settings=None, # fastai `Setting`s without a sampler; default `CIFAR_SETTINGS`
@@ -397,7 +395,7 @@ def run_hierarchy(out:Path, # folder for the tables, the plot and the per-fold c
     if cifar is not None and cuda:
         res = pd.concat([res, cifar100_experiment(cifar, epochs=2 if quick else 30, seed=seed, device=device, cache_dir=out/'cache')],
                         ignore_index=True)
-    else: print(f"CIFAR-100 skipped: {'no CUDA GPU' if not cuda else 'no CIFAR-100 folder (set HIERLEARN_CIFAR100)'}")
+    else: print(f"CIFAR-100 skipped: {'no CUDA GPU' if not cuda else 'no CIFAR-100 folder (set HIERLEARN_CIFAR to the folder holding cifar100/)'}")
     minutes = (time.perf_counter() - start) / 60
     res.to_csv(out/'hierarchy_results.csv.gz', index=False)
     summary = summarise_grid(res)

@@ -13,6 +13,7 @@ from imblearn.utils.estimator_checks import parametrize_with_checks
 from hierlearn.generative import TrainingDivergedError
 from hierlearn.gan import (GANOversampler, synthetic_rows, two_sample_auc, distance_to_closest_record,
                            dcr_summary, marginal_distances, sample_quality)
+from tests.frames import mixed_frame
 
 FAST = dict(epochs=3, random_state=0)
 
@@ -26,20 +27,6 @@ def test_imblearn_estimator_checks(estimator, check):
                                    check_get_params_invariance, check_set_params])
 def test_sklearn_api_checks(check):
     check('GANOversampler', GANOversampler())
-
-
-def mixed_frame(n_major=60, n_minor=12, seed=0):
-    "A table with every column kind the samplers support (and a low-cardinality integer), and a binary target"
-    rng = np.random.default_rng(seed)
-    n = n_major + n_minor
-    X = pd.DataFrame({'age': rng.integers(18, 80, n), 'amount': rng.lognormal(7, 1, n),
-                      'small_int': rng.integers(0, 4, n).astype(np.int32), 'ratio': rng.random(n).astype(np.float32),
-                      'city': pd.Categorical(rng.choice(['Amsterdam', 'Delft', 'Utrecht'], n)),
-                      'owner': rng.random(n) < 0.3, 'job': rng.choice(['a', 'b', 'c', 'd'], n).astype(object),
-                      'grade': pd.array(rng.choice(['x', 'y'], n), dtype='string')},
-                     index=np.arange(100, 100 + n))  # a non-default index
-    y = pd.Series(np.r_[np.zeros(n_major, int), np.ones(n_minor, int)], index=X.index, name='default')
-    return X, y
 
 
 def test_dataframe_round_trip_keeps_originals_and_dtypes():

@@ -11,6 +11,7 @@ from imblearn.utils.estimator_checks import parametrize_with_checks
 from hierlearn.generative import AEOversampler, VAEOversampler, DeepSMOTE, TabularEncoder, TrainingDivergedError
 from hierlearn.sampling import compare
 from hierlearn.data import Dataset
+from tests.frames import mixed_frame
 
 FAST = dict(epochs=2, random_state=0)
 SAMPLERS = [AEOversampler, VAEOversampler]
@@ -32,20 +33,6 @@ def test_imblearn_estimator_checks(estimator, check):
                                    check_get_params_invariance, check_set_params])
 def test_sklearn_api_checks(cls, check):
     check(cls.__name__, cls())
-
-
-def mixed_frame(n_major=60, n_minor=12, seed=0):
-    "A table with every column kind the samplers support, and a binary target"
-    rng = np.random.default_rng(seed)
-    n = n_major + n_minor
-    X = pd.DataFrame({'age': rng.integers(18, 80, n), 'amount': rng.lognormal(7, 1, n),
-                      'small_int': rng.integers(0, 4, n).astype(np.int32), 'ratio': rng.random(n).astype(np.float32),
-                      'city': pd.Categorical(rng.choice(['Amsterdam', 'Delft', 'Utrecht'], n)),
-                      'owner': rng.random(n) < 0.3, 'job': rng.choice(['a', 'b', 'c', 'd'], n).astype(object),
-                      'grade': pd.array(rng.choice(['x', 'y'], n), dtype='string')},
-                     index=np.arange(100, 100 + n))  # a non-default index
-    y = pd.Series(np.r_[np.zeros(n_major, int), np.ones(n_minor, int)], index=X.index, name='default')
-    return X, y
 
 
 @pytest.mark.parametrize('cls', SAMPLERS)

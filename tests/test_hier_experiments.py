@@ -88,5 +88,7 @@ def test_run_hierarchy_writes_every_table_and_the_plot(tmp_path, monkeypatch):
 
 
 def test_cifar100_folder_honours_the_environment(tmp_path, monkeypatch):
-    monkeypatch.setenv('HIERLEARN_CIFAR100', str(tmp_path))
-    assert cifar100_folder() == tmp_path
+    monkeypatch.setenv('HIERLEARN_CIFAR', str(tmp_path))
+    assert cifar100_folder() is None   # the variable names a folder without cifar100/
+    for split in ('train', 'test'): (tmp_path/'cifar100'/split).mkdir(parents=True)
+    assert cifar100_folder() == tmp_path/'cifar100'
