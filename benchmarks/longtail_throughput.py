@@ -103,6 +103,7 @@ def main():
     p.add_argument('--data', type=Path, default=None, help='a folder holding cifar10/: real CIFAR-10-LT instead of a fixture')
     p.add_argument('--threads', type=int, default=1, help='CPU threads for torch on the CPU (default 1)')
     p.add_argument('--bs', type=int, default=128, help='batch size (default 128, the recipe\'s)')
+    p.add_argument('--epochs', type=int, default=None, help='timed epochs per configuration and round (default 4; quick: 2)')
     a = p.parse_args()
     device = torch.device(a.device or ('cuda' if torch.cuda.is_available() else 'cpu'))
     if device.type == 'cuda' and not torch.cuda.is_available(): p.error('--device cuda, but torch sees no CUDA GPU')
@@ -110,6 +111,7 @@ def main():
     else: torch.backends.cudnn.benchmark = True
     mode = ('quick' if a.quick else 'full') + ('' if a.bs == 128 else f', bs {a.bs}')
     ratio, timed = (10, 2) if a.quick else (100, 4)
+    timed = a.epochs or timed
     with tempfile.TemporaryDirectory() as tmp:
         if a.data is None:
             source = write_cifar_fixture(Path(tmp) / 'cifar10', n_train=48 if a.quick else 5000, n_test=8 if a.quick else 100)

@@ -25,6 +25,7 @@ __all__ = ['ClassBalancedLoss', 'LDAMLoss', 'DRWCallback', 'LogitAdjustedLoss', 
 def _check_counts(class_counts, # training samples per class, in the order of the model's outputs
                  ) -> torch.Tensor:
     "`class_counts` as a 1-D float64 tensor, or a clear error"
+    if isinstance(class_counts, torch.Tensor): class_counts = class_counts.detach().cpu()   # e.g. a loss's buffer, moved to the GPU with the model
     c = torch.as_tensor(np.asarray(class_counts, dtype=np.float64))
     if c.ndim != 1 or len(c) < 2: raise ValueError(f"class_counts must be a 1-D sequence with one count per class (at least 2), got shape {tuple(c.shape)}")
     if torch.isnan(c).any(): raise ValueError("class_counts contains NaN")

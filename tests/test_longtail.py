@@ -205,7 +205,7 @@ def test_cli_parses_the_documented_options(data, tmp_path):
 
 def test_python_m_hierlearn_longtail_runs(data, tmp_path):
     "The documented module entry point (what `accelerate launch -m hierlearn.longtail` runs in each process)"
-    env = {**os.environ, 'PYTHONPATH': str(ROOT), 'OMP_NUM_THREADS': '1'}
+    env = {**os.environ, 'PYTHONPATH': os.pathsep.join(filter(None, [str(ROOT), os.environ.get('PYTHONPATH')])), 'OMP_NUM_THREADS': '1'}
     r = subprocess.run([sys.executable, '-m', 'hierlearn.longtail', '--method', 'ce', '--ratio', '4', '--epochs', '1',
                         '--dataset', 'cifar10', '--data', str(data), '--out', str(tmp_path), '--device', 'cpu'],
                        capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
