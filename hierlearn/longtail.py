@@ -27,7 +27,7 @@ with warnings.catch_warnings():   # fastai's import trips torch's harmless torch
     from fastai.data.transforms import IntToFloatTensor, Normalize
     from fastai.callback.core import Callback
     from fastai.learner import Learner
-    from fastai.optimizer import SGD
+    from fastai.optimizer import OptimWrapper
     from fastai.losses import CrossEntropyLossFlat, FocalLossFlat
     from fastai.metrics import accuracy
     from fastai.callback.schedule import ParamScheduler
@@ -358,7 +358,7 @@ def longtail_learner(dls:DataLoaders, # from `cifar_lt_dls` (its training set kn
     if method == 'ldam_drw': cbs.append(DRWCallback(drw_epoch=max(1, epochs * 4 // 5), beta=0.9999))
     metrics = [accuracy] + [ShotAccuracy(counts, shot, many=many, few=few) for shot in ('many', 'medium', 'few')]
     model = resnet32(len(dls.vocab), normed=method == 'ldam_drw').to(device)
-    learn = Learner(dls, model, loss_func=loss, opt_func=partial(SGD, mom=momentum, decouple_wd=False), lr=lr, wd=wd,
+    learn = Learner(dls, model, loss_func=loss, opt_func=partial(OptimWrapper, opt=partial(torch.optim.SGD, momentum=momentum)), lr=lr, wd=wd,
                     wd_bn_bias=True, metrics=metrics, cbs=cbs, **kwargs)
     if precision != 'fp32': learn.add_cb(MixedPrecision(amp_mode=precision))
     if device.type == 'cuda' if channels_last is None else channels_last: learn.add_cb(ChannelsLast())
