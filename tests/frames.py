@@ -14,3 +14,12 @@ def mixed_frame(n_major=60, n_minor=12, seed=0):
                      index=np.arange(100, 100 + n))  # a non-default index
     y = pd.Series(np.r_[np.zeros(n_major, int), np.ones(n_minor, int)], index=X.index, name='default')
     return X, y
+
+
+def new_rows(X, y, Xr, yr):
+    "Check an over-sampler's output keeps the columns, dtypes, target name and every original row first; return the added rows"
+    assert list(Xr.columns) == list(X.columns) and Xr.dtypes.to_dict() == X.dtypes.to_dict()
+    assert isinstance(yr, pd.Series) and yr.name == y.name
+    pd.testing.assert_frame_equal(Xr.iloc[:len(X)], X.reset_index(drop=True))  # every original row, first, unchanged
+    np.testing.assert_array_equal(yr.iloc[:len(y)], y.to_numpy())
+    return Xr.iloc[len(X):], yr.iloc[len(X):]
