@@ -28,7 +28,7 @@ from fastai.callback.tracker import EarlyStoppingCallback, TrackerCallback
 from fastai.data.core import DataLoaders
 from fastai.learner import Learner
 from fastai.metrics import Metric
-from fastai.optimizer import Adam
+from fastai.optimizer import OptimWrapper
 from imblearn.over_sampling import SMOTE, SMOTENC
 from .data import load_dataset
 from .imbalance import _quiet_fastai, FastaiTabularClassifier
@@ -50,19 +50,20 @@ class SpanActivation(nn.Module):
                 ):
         super().__init__()
         cat = [s for s in spans if s.kind == 'categorical']
-        self.tau, self.shape = tau, (len(cat), max((s.stop - s.start for s in cat), default=0))
-        # each categorical column's slot in a padded (blocks × widest block) grid, so one softmax serves every block
+        self.tau, self.shape = tau, (max((s.stop - s.start for s in cat), default=0), len(cat))
+        # each categorical column's slot in a padded (widest block × blocks) grid, so one softmax (over dim 1) serves every block;
+        # blocks along the last dimension: PyTorch's CPU softmax is ~15x slower over a short last dimension
         self.register_buffer('cols', torch.tensor([i for s in cat for i in range(s.start, s.stop)], dtype=torch.long))
-        self.register_buffer('slots', torch.tensor([b * self.shape[1] + j for b, s in enumerate(cat) for j in range(s.stop - s.start)],
+        self.register_buffer('slots', torch.tensor([j * self.shape[1] + b for b, s in enumerate(cat) for j in range(s.stop - s.start)],
                                                    dtype=torch.long))
 
     def forward(self, out:torch.Tensor)->torch.Tensor:
         if not len(self.cols): return out
         n = len(out)
-        gumbel = -torch.empty(n, len(self.cols), device=out.device).exponential_().log()
+        gumbel = torch.rand(n, len(self.cols), device=out.device).log_().neg_().log_().neg_()  # -log(-log U), U uniform
         grid = out.new_full((n, self.shape[0] * self.shape[1]), float('-inf'))
         grid[:, self.slots] = (out[:, self.cols] + gumbel) / self.tau
-        soft = grid.view(n, *self.shape).softmax(-1).view(n, -1)[:, self.slots]
+        soft = grid.view(n, *self.shape).softmax(1).view(n, -1)[:, self.slots]
         return out.index_copy(1, self.cols, soft)
 
 # %% ../nbs/04_gan.ipynb #58704d0b
@@ -175,38 +176,52 @@ def mmd2(a:torch.Tensor, b:torch.Tensor, # two samples, rows × features
          scales=(1.,), # Gaussian kernel widths (summed)
         )->torch.Tensor:
     "Squared maximum mean discrepancy between two samples (biased estimate, ≥ 0) with a sum of Gaussian kernels"
-    ab = torch.cat([a, b])
-    d2 = torch.cdist(ab, ab).pow(2)
-    k = sum(torch.exp(-d2 / (2 * s * s)) for s in scales)
-    n = len(a)
-    return k[:n, :n].mean() + k[n:, n:].mean() - 2 * k[:n, n:].mean()
+    def mean_kernel(u, v):
+        d2 = torch.cdist(u, v).pow(2)
+        return sum(torch.exp(d2 * (-0.5 / (s * s))) for s in scales).mean()
+    return mean_kernel(a, a) + mean_kernel(b, b) - 2 * mean_kernel(a, b)
 
 class ClassMMD(Metric):
     "fastai metric: MMD² between reference rows and generated rows of the same condition, averaged over classes"
-    def reset(self): self.real, self.fake, self.y = [], [], []
+    def __init__(self, min_fakes:int=256, # fakes per class at least: a class of 7 rows compared with 7 fakes gives a very noisy MMD
+                ): self.min_fakes = min_fakes
+    def reset(self): self.real, self.cond, self.y = [], [], []
     def accumulate(self, learn):
         x, cond, y = learn.yb
-        self.real.append(x); self.fake.append(learn.model.generator(cond)); self.y.append(y)
+        self.real.append(x); self.cond.append(cond); self.y.append(y); self.generator = learn.model.generator
     @property
+    @torch.no_grad()
     def value(self):
-        real, fake, y = torch.cat(self.real), torch.cat(self.fake), torch.cat(self.y)
+        real, cond, y = torch.cat(self.real), torch.cat(self.cond), torch.cat(self.y)
         scales = [s * real.shape[1] ** 0.5 for s in (0.25, 0.5, 1.)]  # widths relative to the typical distance of standardised rows
-        return float(torch.stack([mmd2(real[y == c], fake[y == c], scales) for c in y.unique()]).mean())
+        def class_mmd(c):
+            rows = y == c
+            conds = cond[rows].repeat(-(-self.min_fakes // int(rows.sum())), 1)  # each reference row's condition, repeated
+            return mmd2(real[rows], self.generator(conds), scales)
+        return float(torch.stack([class_mmd(c) for c in y.unique()]).mean())
     @property
     def name(self): return 'mmd'
 
 # %% ../nbs/04_gan.ipynb #dbb1b5f0
 class _KeepBestGenerator(TrackerCallback):
-    "Remember the generator's weights at its best epoch by `monitor`, and put them back when training ends"
+    "Remember the generator's weights at its best epoch by `monitor` after `warmup` epochs, and put them back when training ends"
     order = EarlyStoppingCallback.order
-    def __init__(self, monitor='mmd'): super().__init__(monitor=monitor, comp=np.less)
+    def __init__(self, warmup:int=0, monitor='mmd'): super().__init__(monitor=monitor, comp=np.less); self.warmup = warmup
     def before_fit(self):
         super().before_fit(); self.state, self.best_epoch = None, None
     def after_epoch(self):
+        if self.epoch < self.warmup: return
         super().after_epoch()
         if self.new_best: self.state, self.best_epoch = copy.deepcopy(self.learn.model.generator.state_dict()), self.epoch
     def after_fit(self):
         if self.state is not None: self.learn.model.generator.load_state_dict(self.state)
+        else: self.best_epoch = self.epoch  # training ended within the warm-up: the last generator stays
+
+class _EarlyStoppingAfterWarmup(EarlyStoppingCallback):
+    "fastai's early stopping, blind to the first `warmup` epochs"
+    def __init__(self, warmup:int, **kwargs): super().__init__(**kwargs); self.warmup = warmup
+    def after_epoch(self):
+        if self.epoch >= self.warmup: super().after_epoch()
 
 class _BalancedRowsDL(_RowsDL):
     "Batches drawn with replacement, every class equally likely; an epoch is `n_batches` batches"
@@ -227,7 +242,7 @@ class GANOversampler(DeepOversampler):
         'n_critic': [Interval(numbers.Integral, 1, None, closed='left')],
         'gp_weight': [Interval(numbers.Real, 0, None, closed='left')],
         'ac_weight': [Interval(numbers.Real, 0, None, closed='left')],
-        'max_levels': [Interval(numbers.Integral, 0, None, closed='left')]}
+        'max_levels': [Interval(numbers.Integral, 0, None, closed='left')], 'warmup': [Interval(numbers.Integral, 0, None, closed='left')]}
 
     def __init__(self, sampling_strategy='auto', # which classes to over-sample and how far, as in imbalanced-learn
                  random_state=None, # seed (int) for weights, batches and samples; None: not repeatable
@@ -240,7 +255,8 @@ class GANOversampler(DeepOversampler):
                  epochs:int=100, # most epochs of 10 batches (early stopping usually ends sooner)
                  batch_size:int|None=None, # rows per batch; None: n/4 clipped to [32, 128]
                  lr:float=1e-3, # Adam learning rate of critic and generator
-                 patience:int|None=10, # epochs without a better MMD before stopping (the best generator is kept); None: train all epochs
+                 patience:int|None=5, # epochs without a better MMD (after the warm-up) before stopping; the best generator is kept; None: train all epochs
+                 warmup:int=10, # epochs before early stopping watches the MMD (it first rises, as the generator leaves the data's mean)
                  valid_size:float=0., # share of each class held out as MMD reference; 0: compare with the training rows
                  device=None, # 'cpu', 'cuda' or None for CUDA when available
                  verbose:bool=False, # show fastai's progress bar and loss table
@@ -248,7 +264,7 @@ class GANOversampler(DeepOversampler):
         super().__init__(sampling_strategy=sampling_strategy, random_state=random_state, epochs=epochs, batch_size=batch_size,
                          lr=lr, patience=patience, valid_size=valid_size, device=device, verbose=verbose)
         self.hidden, self.noise_dim, self.n_critic, self.gp_weight = hidden, noise_dim, n_critic, gp_weight
-        self.ac_weight, self.max_levels = ac_weight, max_levels
+        self.ac_weight, self.max_levels, self.warmup = ac_weight, max_levels, warmup
 
     def _fit_encoding(self, X)->np.ndarray:
         "A `TabularEncoder` in which numeric columns with few distinct values are categories"
@@ -299,11 +315,11 @@ class GANOversampler(DeepOversampler):
         what = f"{type(self).__name__}'s training"
         gen_params = set(gan.generator.parameters())
         learn = Learner(dls, gan.to(self.device_), loss_func=WGANCriticLoss(gan, self.gp_weight), lr=self.lr, wd=0.,
-                        opt_func=partial(Adam, mom=0.5, sqr_mom=0.9),  # Adam(0.5, 0.9): the usual GAN setting
+                        opt_func=partial(OptimWrapper, opt=partial(torch.optim.Adam, betas=(0.5, 0.9), eps=1e-5, fused=True)),  # Adam(0.5, 0.9): the usual GAN setting
                         splitter=lambda m: [p for p in m.parameters() if p not in gen_params],  # fastai's optimiser: critic + classifier
                         metrics=ClassMMD(), cbs=[RaiseOnNaN(what, f"lower lr (now {self.lr})"), GeneratorStep(self.n_critic, self.ac_weight, what)])
-        keep = _KeepBestGenerator()
-        fit_cbs = [EarlyStoppingCallback(monitor='mmd', comp=np.less, patience=self.patience), keep] if self.patience else []
+        keep = _KeepBestGenerator(self.warmup)
+        fit_cbs = [_EarlyStoppingAfterWarmup(self.warmup, monitor='mmd', comp=np.less, patience=self.patience), keep] if self.patience else []
         with _quiet_fastai(), _torch_threads(1 if self.device_.type == 'cpu' else None):
             if self.verbose: learn.fit(self.epochs, self.lr, cbs=fit_cbs)
             else:

@@ -96,11 +96,19 @@ def test_same_seed_same_rows_on_the_cpu():
 
 def test_training_records_history_and_stops_early():
     X, y = mixed_frame()
-    g = GANOversampler(random_state=0, epochs=200, patience=3)
+    g = GANOversampler(random_state=0, epochs=200, patience=3, warmup=4)
     g.fit_resample(X, y)
     assert list(g.history_.columns) == ['critic_loss', 'valid_loss', 'mmd', 'generator_loss']
-    assert len(g.history_) < 200 and g.best_epoch_ == g.history_.mmd.idxmin()
+    assert len(g.history_) < 200 and g.best_epoch_ == g.history_.mmd.iloc[4:].idxmin()  # the best epoch after the warm-up
+    assert len(g.history_) >= 4 + 3 and len(g.history_) == g.best_epoch_ + 3 + 1         # stopped `patience` epochs after it
     assert np.isfinite(g.history_.to_numpy()).all()
+
+
+def test_warmup_longer_than_training_keeps_the_last_generator():
+    X, y = mixed_frame()
+    g = GANOversampler(random_state=0, epochs=3, warmup=10)
+    g.fit_resample(X, y)
+    assert len(g.history_) == 3 and g.best_epoch_ == 2
 
 
 def test_in_a_pipeline():
