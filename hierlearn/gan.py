@@ -51,8 +51,8 @@ class SpanActivation(nn.Module):
         super().__init__()
         cat = [s for s in spans if s.kind == 'categorical']
         self.tau, self.shape = tau, (max((s.stop - s.start for s in cat), default=0), len(cat))
-        # each categorical column's slot in a padded (widest block × blocks) grid, so one softmax (over dim 1) serves every block;
-        # blocks along the last dimension: PyTorch's CPU softmax is ~15x slower over a short last dimension
+        # each categorical column's slot in a padded (widest block × blocks) grid, so one softmax over dim 1 serves every block
+        # (blocks run along the last dimension: over a short last dimension PyTorch's CPU softmax is many times slower)
         self.register_buffer('cols', torch.tensor([i for s in cat for i in range(s.start, s.stop)], dtype=torch.long))
         self.register_buffer('slots', torch.tensor([j * self.shape[1] + b for b, s in enumerate(cat) for j in range(s.stop - s.start)],
                                                    dtype=torch.long))
@@ -316,7 +316,7 @@ class GANOversampler(DeepOversampler):
         gen_params = set(gan.generator.parameters())
         learn = Learner(dls, gan.to(self.device_), loss_func=WGANCriticLoss(gan, self.gp_weight), lr=self.lr, wd=0.,
                         opt_func=partial(OptimWrapper, opt=partial(torch.optim.Adam, betas=(0.5, 0.9), eps=1e-5, fused=True)),  # Adam(0.5, 0.9): the usual GAN setting
-                        splitter=lambda m: [p for p in m.parameters() if p not in gen_params],  # fastai's optimiser: critic + classifier
+                        splitter=lambda m: [p for p in m.parameters() if p not in gen_params],  # the Learner's optimiser: critic + classifier
                         metrics=ClassMMD(), cbs=[RaiseOnNaN(what, f"lower lr (now {self.lr})"), GeneratorStep(self.n_critic, self.ac_weight, what)])
         keep = _KeepBestGenerator(self.warmup)
         fit_cbs = [_EarlyStoppingAfterWarmup(self.warmup, monitor='mmd', comp=np.less, patience=self.patience), keep] if self.patience else []
