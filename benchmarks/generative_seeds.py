@@ -38,11 +38,9 @@ def seed_ranks(seeds, quick=False, n_jobs=-1) -> pd.DataFrame:
     for s in seeds:
         res = compare(sets, {**smp, 'GAN': GANOversampler(random_state=s)}, models, cv=cv, n_jobs=n_jobs, seed=0, cache_dir=cache)
         summary = summarise_results(res)
-        for m in METRICS:
-            for sampler, rank in rank_table(summary, m)['mean'].items(): rows.append(dict(gan_seed=s, metric=m, sampler=sampler, mean_rank=rank))
-        print(f'GAN seed {s}: ' + '; '.join(f"{m} GAN {r.loc[(r.metric == m) & (r.sampler == 'GAN'), 'mean_rank'].item():.2f} vs SMOTE "
-                                            f"{r.loc[(r.metric == m) & (r.sampler == 'SMOTE'), 'mean_rank'].item():.2f}"
-                                            for r in [pd.DataFrame(rows).query('gan_seed == @s')] for m in METRICS), flush=True)
+        ranks = {m: rank_table(summary, m)['mean'] for m in METRICS}
+        rows += [dict(gan_seed=s, metric=m, sampler=sampler, mean_rank=rank) for m in METRICS for sampler, rank in ranks[m].items()]
+        print(f'GAN seed {s}: ' + '; '.join(f"{m} GAN {ranks[m]['GAN']:.2f} vs SMOTE {ranks[m]['SMOTE']:.2f}" for m in METRICS), flush=True)
     return pd.DataFrame(rows)
 
 

@@ -9,8 +9,7 @@ one-hot encoded, and score the minority class's F1 (and G-mean) at the 0.5 thres
 
 CTGAN (Xu et al. 2019; the `ctgan` package) is under the Business Source License: it is never a dependency of
 hierlearn. The script imports it only if it is installed (`pip install ctgan --no-deps rdt Faker`, leaving torch
-alone), and skips it otherwise. It runs with its defaults, and again with 100 epochs as in ANCHORS.md (`--ctgan-epochs`;
-the goal is checked against the fastest CTGAN setting).
+alone), and skips it otherwise. It runs with its defaults, and again with 100 epochs as in ANCHORS.md (`--ctgan-epochs`).
 Before the timed runs every sampler is fitted once, for one epoch, on the first dataset (untimed), so that one-time costs of
 the process (imports; PyTorch's optimisers load torch._dynamo on first use) fall on no sampler's first fold.
 Every torch sampler runs on one CPU thread (hierlearn's samplers choose that themselves; CTGAN is given the same,

@@ -203,25 +203,20 @@ class ClassMMD(Metric):
     def name(self): return 'mmd'
 
 # %% ../nbs/04_gan.ipynb #dbb1b5f0
-class _KeepBestGenerator(TrackerCallback):
-    "Remember the generator's weights at its best epoch by `monitor` after `warmup` epochs, and put them back when training ends"
-    order = EarlyStoppingCallback.order
-    def __init__(self, warmup:int=0, monitor='mmd'): super().__init__(monitor=monitor, comp=np.less); self.warmup = warmup
+class _KeepBestGenerator(EarlyStoppingCallback):
+    "fastai's early stopping on `monitor`, blind to the first `warmup` epochs, that puts the generator of the best epoch back when training ends"
+    def __init__(self, warmup:int, patience:int, monitor='mmd'):
+        super().__init__(monitor=monitor, comp=np.less, patience=patience); self.warmup = warmup
     def before_fit(self):
         super().before_fit(); self.state, self.best_epoch = None, None
     def after_epoch(self):
         if self.epoch < self.warmup: return
-        super().after_epoch()
+        super().after_epoch()  # stops training only after an epoch that is not a new best
         if self.new_best: self.state, self.best_epoch = copy.deepcopy(self.learn.model.generator.state_dict()), self.epoch
     def after_fit(self):
+        super().after_fit()
         if self.state is not None: self.learn.model.generator.load_state_dict(self.state)
         else: self.best_epoch = self.epoch  # training ended within the warm-up: the last generator stays
-
-class _EarlyStoppingAfterWarmup(EarlyStoppingCallback):
-    "fastai's early stopping, blind to the first `warmup` epochs"
-    def __init__(self, warmup:int, **kwargs): super().__init__(**kwargs); self.warmup = warmup
-    def after_epoch(self):
-        if self.epoch >= self.warmup: super().after_epoch()
 
 class _BalancedRowsDL(_RowsDL):
     "Batches drawn with replacement, every class equally likely; an epoch is `n_batches` batches"
@@ -318,8 +313,8 @@ class GANOversampler(DeepOversampler):
                         opt_func=partial(OptimWrapper, opt=partial(torch.optim.Adam, betas=(0.5, 0.9), eps=1e-5, fused=True)),  # Adam(0.5, 0.9): the usual GAN setting
                         splitter=lambda m: [p for p in m.parameters() if p not in gen_params],  # the Learner's optimiser: critic + classifier
                         metrics=ClassMMD(), cbs=[RaiseOnNaN(what, f"lower lr (now {self.lr})"), GeneratorStep(self.n_critic, self.ac_weight, what)])
-        keep = _KeepBestGenerator(self.warmup)
-        fit_cbs = [_EarlyStoppingAfterWarmup(self.warmup, monitor='mmd', comp=np.less, patience=self.patience), keep] if self.patience else []
+        keep = _KeepBestGenerator(self.warmup, self.patience)
+        fit_cbs = [keep] if self.patience else []
         with _quiet_fastai(), _torch_threads(1 if self.device_.type == 'cpu' else None):
             if self.verbose: learn.fit(self.epochs, self.lr, cbs=fit_cbs)
             else:
