@@ -10,11 +10,13 @@ the chapter shows.
 
     python benchmarks/generative_seeds.py             # seeds 0-4: about 4 min per new seed on 2 cores
     python benchmarks/generative_seeds.py --quick     # 2 sets, seeds 0-1, a tree only, 3 folds: a smoke test
+    python benchmarks/generative_seeds.py --gan '{"epochs": 150, "patience": null}' --tag long --seeds 0 1
+                                                       # a GAN variant (keyword arguments of GANOversampler) in the GAN's place
 
-Writes benchmarks/results/generative_seeds[_quick].csv: one row per GAN seed, metric and sampler with the sampler's
+Writes benchmarks/results/generative_seeds[_TAG][_quick].csv: one row per GAN seed, metric and sampler with the sampler's
 mean rank (1 = best of six, averaged over the two models as in the chapter), and prints the GAN's and SMOTE's ranks.
 """
-import argparse, warnings
+import argparse, json, warnings
 from pathlib import Path
 
 warnings.filterwarnings('ignore')
@@ -27,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 METRICS = ('g_mean', 'f1')
 
 
-def seed_ranks(seeds, quick=False, n_jobs=-1) -> pd.DataFrame:
+def seed_ranks(seeds, quick=False, n_jobs=-1, gan_kwargs=None) -> pd.DataFrame:
     "Mean rank of every sampler by G-mean and F1 on the KEEL grid, once per GAN seed"
     smp, mdl = generative_samplers(None), generative_models(None)
     sets = GENERATIVE_KEEL[:2] if quick else GENERATIVE_KEEL
@@ -36,7 +38,7 @@ def seed_ranks(seeds, quick=False, n_jobs=-1) -> pd.DataFrame:
     cache = (Path('/tmp') / 'hierlearn_seeds_quick') if quick else ROOT / 'nbs/results/generative/cache'
     rows = []
     for s in seeds:
-        res = compare(sets, {**smp, 'GAN': GANOversampler(random_state=s)}, models, cv=cv, n_jobs=n_jobs, seed=0, cache_dir=cache)
+        res = compare(sets, {**smp, 'GAN': GANOversampler(random_state=s, **(gan_kwargs or {}))}, models, cv=cv, n_jobs=n_jobs, seed=0, cache_dir=cache)
         summary = summarise_results(res)
         ranks = {m: rank_table(summary, m)['mean'] for m in METRICS}
         rows += [dict(gan_seed=s, metric=m, sampler=sampler, mean_rank=rank) for m in METRICS for sampler, rank in ranks[m].items()]
@@ -49,10 +51,12 @@ if __name__ == '__main__':
     p.add_argument('--seeds', type=int, nargs='+', default=None, help='GAN seeds (default 0-4; --quick: 0-1)')
     p.add_argument('--quick', action='store_true', help='2 KEEL sets, a tree, 3 folds: a smoke test')
     p.add_argument('--n-jobs', type=int, default=-1)
+    p.add_argument('--gan', type=json.loads, default=None, help='GANOversampler keyword arguments as JSON, e.g. \'{"epochs": 150, "patience": null}\'')
+    p.add_argument('--tag', default='', help='suffix of the output file, for a --gan variant')
     args = p.parse_args()
     seeds = args.seeds or ([0, 1] if args.quick else [0, 1, 2, 3, 4])
-    ranks = seed_ranks(seeds, args.quick, args.n_jobs)
-    out = ROOT / 'benchmarks/results' / f"generative_seeds{'_quick' if args.quick else ''}.csv"
+    ranks = seed_ranks(seeds, args.quick, args.n_jobs, args.gan)
+    out = ROOT / 'benchmarks/results' / f"generative_seeds{'_' + args.tag if args.tag else ''}{'_quick' if args.quick else ''}.csv"
     ranks.to_csv(out, index=False, float_format='%.4g')
     gan = ranks[ranks.sampler.isin(['GAN', 'SMOTE'])].pivot_table(index='gan_seed', columns=['metric', 'sampler'], values='mean_rank')
     print(f'\n{gan.round(2).to_string()}\nGAN mean rank over seeds: ' + ', '.join(

@@ -37,10 +37,11 @@ from .generative import (DeepOversampler, TabularEncoder, RaiseOnNaN, TrainingDi
                                   VAEOversampler, _RowsDL, _torch_threads, _as_frame, _column_kind, _check_finite)
 
 # %% auto #0
-__all__ = ['GENERATIVE_KEEL', 'SpanActivation', 'TabularGenerator', 'TabularCritic', 'ConditionalWGAN', 'gradient_penalty',
-           'WGANCriticLoss', 'GeneratorStep', 'mmd2', 'ClassMMD', 'GANOversampler', 'synthetic_rows', 'two_sample_auc',
-           'distance_to_closest_record', 'dcr_summary', 'marginal_distances', 'plot_marginals', 'plot_embedding',
-           'sample_quality', 'synthetic_minority', 'generative_samplers', 'generative_models', 'run_generative']
+__all__ = ['GENERATIVE_KEEL', 'SpanActivation', 'class_location_scale', 'TabularGenerator', 'TabularCritic', 'ConditionalWGAN',
+           'gradient_penalty', 'WGANCriticLoss', 'GeneratorStep', 'mmd2', 'ClassMMD', 'GANOversampler',
+           'synthetic_rows', 'two_sample_auc', 'distance_to_closest_record', 'dcr_summary', 'marginal_distances',
+           'plot_marginals', 'plot_embedding', 'sample_quality', 'synthetic_minority', 'generative_samplers',
+           'generative_models', 'run_generative']
 
 # %% ../nbs/04_gan.ipynb #62f304ca
 class SpanActivation(nn.Module):
@@ -75,6 +76,19 @@ def _mlp(sizes:list, act, norm:bool=False)->nn.Sequential:
         if i < len(sizes) - 2: layers += [nn.BatchNorm1d(b)] * norm + [act()]
     return nn.Sequential(*layers)
 
+def class_location_scale(Z:np.ndarray, # encoded rows
+                         y:np.ndarray, # class index of each row (0 .. K-1)
+                         spans:list, # `TabularEncoder.spans`
+                         floor:float=0.05, # smallest scale of a numeric column (a column constant within a class may still vary a little)
+                        )->tuple:
+    "Per class and column, where a generator's output starts (mean; categories: log of the class's shares) and its scale (std; categories: 1)"
+    cat = np.zeros(Z.shape[1], bool)
+    for s in spans:
+        if s.kind == 'categorical': cat[s.start:s.stop] = True
+    mean = np.stack([Z[y == c].mean(0) for c in range(y.max() + 1)])
+    std = np.stack([Z[y == c].std(0) for c in range(y.max() + 1)])
+    return np.where(cat, np.log(np.maximum(mean, 1e-3)), mean), np.where(cat, 1., np.maximum(std, floor))
+
 class TabularGenerator(nn.Module):
     "Noise and a condition to an encoded row: numeric columns as they come out, each categorical block a Gumbel-softmax sample"
     def __init__(self, n_features:int, # width of an encoded row
@@ -82,13 +96,21 @@ class TabularGenerator(nn.Module):
                  spans:list, # `TabularEncoder.spans`
                  hidden:tuple=(128, 128), # hidden layer sizes
                  noise_dim:int=32, # size of the noise vector
+                 class_stats:tuple|None=None, # `class_location_scale`: a row of class c is loc[c] + scale[c] · the network's output; None: the output itself
                 ):
         super().__init__()
         self.noise_dim = noise_dim
         self.net, self.act = _mlp([noise_dim + n_cond, *hidden, n_features], nn.ReLU, norm=True), SpanActivation(spans)
+        loc, scale = class_stats if class_stats is not None else (np.zeros((0, n_features)), np.ones((0, n_features)))
+        self.register_buffer('loc', torch.as_tensor(loc, dtype=torch.float32))
+        self.register_buffer('scale', torch.as_tensor(scale, dtype=torch.float32))
     def forward(self, cond:torch.Tensor)->torch.Tensor:
         z = torch.randn(len(cond), self.noise_dim, device=cond.device)
-        return self.act(self.net(torch.cat([z, cond], 1)))
+        out = self.net(torch.cat([z, cond], 1))
+        if len(self.loc):
+            onehot = cond[:, :len(self.loc)]  # the class part of the condition
+            out = onehot @ self.loc + (onehot @ self.scale) * out
+        return self.act(out)
 
 class TabularCritic(nn.Module):
     "A score for an encoded row and its condition: higher is 'more real'"
@@ -106,9 +128,10 @@ class ConditionalWGAN(nn.Module):
                  hidden:tuple=(128, 128), # hidden layers of generator and critic
                  noise_dim:int=32, # size of the generator's noise
                  classifier:bool=True, # add an auxiliary classifier (AC loss)
+                 class_stats:tuple|None=None, # `class_location_scale` of the training rows: the generator starts from each class's centre
                 ):
         super().__init__()
-        self.generator = TabularGenerator(n_features, n_cond, spans, hidden, noise_dim)
+        self.generator = TabularGenerator(n_features, n_cond, spans, hidden, noise_dim, class_stats)
         self.critic = TabularCritic(n_features, n_cond, hidden)
         self.classifier = _mlp([n_features, 64, n_classes], nn.ReLU) if classifier else None
     def forward(self, x:torch.Tensor, cond:torch.Tensor)->torch.Tensor: return self.critic(x, cond)
@@ -237,16 +260,18 @@ class GANOversampler(DeepOversampler):
         'n_critic': [Interval(numbers.Integral, 1, None, closed='left')],
         'gp_weight': [Interval(numbers.Real, 0, None, closed='left')],
         'ac_weight': [Interval(numbers.Real, 0, None, closed='left')],
-        'max_levels': [Interval(numbers.Integral, 0, None, closed='left')], 'warmup': [Interval(numbers.Integral, 0, None, closed='left')]}
+        'max_levels': [Interval(numbers.Integral, 0, None, closed='left')], 'warmup': [Interval(numbers.Integral, 0, None, closed='left')],
+        'centred': ['boolean']}
 
     def __init__(self, sampling_strategy='auto', # which classes to over-sample and how far, as in imbalanced-learn
                  random_state=None, # seed (int) for weights, batches and samples; None: not repeatable
                  hidden:tuple=(128, 128), # hidden layer sizes of generator and critic
                  noise_dim:int=32, # size of the generator's noise vector
-                 n_critic:int=1, # critic steps per generator step
+                 n_critic:int=3, # critic steps per generator step
                  gp_weight:float=10., # weight of the gradient penalty (Gulrajani et al. 2017)
                  ac_weight:float=1., # weight of the auxiliary classifier loss on fakes (0: no classifier)
                  max_levels:int=10, # numeric columns with at most this many distinct values are generated as categories
+                 centred:bool=True, # a class's rows start from its mean and spread (`class_location_scale`); False: from scratch
                  epochs:int=100, # most epochs of 10 batches (early stopping usually ends sooner)
                  batch_size:int|None=None, # rows per batch; None: n/4 clipped to [32, 128]
                  lr:float=1e-3, # Adam learning rate of critic and generator
@@ -259,7 +284,7 @@ class GANOversampler(DeepOversampler):
         super().__init__(sampling_strategy=sampling_strategy, random_state=random_state, epochs=epochs, batch_size=batch_size,
                          lr=lr, patience=patience, valid_size=valid_size, device=device, verbose=verbose)
         self.hidden, self.noise_dim, self.n_critic, self.gp_weight = hidden, noise_dim, n_critic, gp_weight
-        self.ac_weight, self.max_levels, self.warmup = ac_weight, max_levels, warmup
+        self.ac_weight, self.max_levels, self.warmup, self.centred = ac_weight, max_levels, warmup, centred
 
     def _fit_encoding(self, X)->np.ndarray:
         "A `TabularEncoder` in which numeric columns with few distinct values are categories"
@@ -298,9 +323,10 @@ class GANOversampler(DeepOversampler):
         codes = self._cond_codes
         C = self._conditions(y, codes)
         self.class_conditions_ = None if codes is None else [np.bincount(codes[y == c], minlength=len(self.condition_)) for c in range(K)]
-        gan = ConditionalWGAN(Z.shape[1], K, C.shape[1], self.encoder_.spans, tuple(self.hidden), self.noise_dim, self.ac_weight > 0)
         rng = np.random.default_rng(self._seed)
         train, valid = self._split(y, rng) if self.valid_size > 0 else (np.arange(len(y)), np.zeros(0, np.int64))
+        stats = class_location_scale(Z[train], y[train], self.encoder_.spans) if self.centred else None
+        gan = ConditionalWGAN(Z.shape[1], K, C.shape[1], self.encoder_.spans, tuple(self.hidden), self.noise_dim, self.ac_weight > 0, stats)
         # reference rows for the MMD: a class's held-out rows, or (none held out) up to 500 of its training rows
         ref = np.concatenate([v if len(v := valid[y[valid] == c]) else rng.permutation(train[y[train] == c])[:500] for c in range(K)])
         T = [torch.as_tensor(a) for a in (Z, C, Z, C, y)]
