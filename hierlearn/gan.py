@@ -16,6 +16,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from scipy.stats import ks_2samp
 from sklearn.base import clone
+from sklearn.covariance import ledoit_wolf
 from sklearn.decomposition import PCA
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.manifold import TSNE
@@ -38,7 +39,7 @@ from .generative import (DeepOversampler, TabularEncoder, RaiseOnNaN, TrainingDi
 
 # %% auto #0
 __all__ = ['GENERATIVE_KEEL', 'SpanActivation', 'class_location_scale', 'TabularGenerator', 'TabularCritic', 'ConditionalWGAN',
-           'gradient_penalty', 'WGANCriticLoss', 'GeneratorStep', 'mmd2', 'ClassMMD', 'GANOversampler',
+           'gradient_penalty', 'WGANCriticLoss', 'GeneratorStep', 'mmd2', 'class_mmd2', 'ClassMMD', 'GANOversampler',
            'synthetic_rows', 'two_sample_auc', 'distance_to_closest_record', 'dcr_summary', 'marginal_distances',
            'plot_marginals', 'plot_embedding', 'sample_quality', 'synthetic_minority', 'generative_samplers',
            'generative_models', 'run_generative']
@@ -79,15 +80,20 @@ def _mlp(sizes:list, act, norm:bool=False)->nn.Sequential:
 def class_location_scale(Z:np.ndarray, # encoded rows
                          y:np.ndarray, # class index of each row (0 .. K-1)
                          spans:list, # `TabularEncoder.spans`
-                         floor:float=0.05, # smallest scale of a numeric column (a column constant within a class may still vary a little)
+                         floor:float=0.05, # added to every numeric column's spread (floor² to its variance): a column constant within a class may still vary a little
                         )->tuple:
-    "Per class and column, where a generator's output starts (mean; categories: log of the class's shares) and its scale (std; categories: 1)"
+    "Per class, where a generator's output starts (means; categories: log of the class's shares) and how it spreads (Cholesky factor of the numeric columns' covariance; categories: 1)"
     cat = np.zeros(Z.shape[1], bool)
     for s in spans:
         if s.kind == 'categorical': cat[s.start:s.stop] = True
-    mean = np.stack([Z[y == c].mean(0) for c in range(y.max() + 1)])
-    std = np.stack([Z[y == c].std(0) for c in range(y.max() + 1)])
-    return np.where(cat, np.log(np.maximum(mean, 1e-3)), mean), np.where(cat, 1., np.maximum(std, floor))
+    num, K = np.flatnonzero(~cat), y.max() + 1
+    mean = np.stack([Z[y == c].mean(0) for c in range(K)])
+    scale = np.tile(np.eye(Z.shape[1]), (K, 1, 1))
+    for c in range(K):
+        rows = Z[y == c][:, num]
+        cov = ledoit_wolf(rows)[0] if rows.shape[0] > 1 and rows.shape[1] else np.zeros((len(num), len(num)))  # shrunk: a class may have fewer rows than columns
+        scale[c][np.ix_(num, num)] = np.linalg.cholesky(cov + floor ** 2 * np.eye(len(num)))
+    return np.where(cat, np.log(np.maximum(mean, 1e-3)), mean), scale
 
 class TabularGenerator(nn.Module):
     "Noise and a condition to an encoded row: numeric columns as they come out, each categorical block a Gumbel-softmax sample"
@@ -96,12 +102,12 @@ class TabularGenerator(nn.Module):
                  spans:list, # `TabularEncoder.spans`
                  hidden:tuple=(128, 128), # hidden layer sizes
                  noise_dim:int=32, # size of the noise vector
-                 class_stats:tuple|None=None, # `class_location_scale`: a row of class c is loc[c] + scale[c] · the network's output; None: the output itself
+                 class_stats:tuple|None=None, # `class_location_scale`: a row of class c is loc[c] + scale[c] @ the network's output; None: the output itself
                 ):
         super().__init__()
         self.noise_dim = noise_dim
         self.net, self.act = _mlp([noise_dim + n_cond, *hidden, n_features], nn.ReLU, norm=True), SpanActivation(spans)
-        loc, scale = class_stats if class_stats is not None else (np.zeros((0, n_features)), np.ones((0, n_features)))
+        loc, scale = class_stats if class_stats is not None else (np.zeros((0, n_features)), np.zeros((0, n_features, n_features)))
         self.register_buffer('loc', torch.as_tensor(loc, dtype=torch.float32))
         self.register_buffer('scale', torch.as_tensor(scale, dtype=torch.float32))
     def forward(self, cond:torch.Tensor)->torch.Tensor:
@@ -109,7 +115,7 @@ class TabularGenerator(nn.Module):
         out = self.net(torch.cat([z, cond], 1))
         if len(self.loc):
             onehot = cond[:, :len(self.loc)]  # the class part of the condition
-            out = onehot @ self.loc + (onehot @ self.scale) * out
+            out = onehot @ self.loc + torch.einsum('bk,kij,bj->bi', onehot, self.scale, out)
         return self.act(out)
 
 class TabularCritic(nn.Module):
@@ -168,12 +174,13 @@ class WGANCriticLoss(nn.Module):
 
 # %% ../nbs/04_gan.ipynb #cd0d4ba2
 class GeneratorStep(Callback):
-    "After every `n_critic` critic steps, one generator step: maximise the critic's score of fresh fakes (+ the AC loss)"
+    "After every `n_critic` critic steps, one generator step: maximise the critic's score of fresh fakes (+ the AC loss, + their MMD² to the batch's rows)"
     order = RaiseOnNaN.order + 1
     def __init__(self, n_critic:int=1, # critic steps per generator step
                  ac_weight:float=1., # weight of the auxiliary classifier's cross-entropy on the fakes
+                 mmd_weight:float=0., # weight of `class_mmd2` between the batch's rows and the fakes of their classes (0: none)
                  what:str='GAN training', # who is training, for the error message
-                ): self.n_critic, self.ac_weight, self.what = n_critic, ac_weight, what
+                ): self.n_critic, self.ac_weight, self.mmd_weight, self.what = n_critic, ac_weight, mmd_weight, what
 
     def before_fit(self):
         self.gen_opt = self.learn.opt_func(list(self.learn.model.generator.parameters()), lr=self.learn.lr)
@@ -182,10 +189,11 @@ class GeneratorStep(Callback):
     def after_step(self):
         self.n_steps += 1
         if self.n_steps % self.n_critic: return
-        gan, (_, cond, y) = self.learn.model, self.learn.yb
+        gan, (real, cond, y) = self.learn.model, self.learn.yb
         fake = gan.generator(cond)
         loss = -gan.critic(fake, cond).mean()
         if gan.classifier is not None and self.ac_weight: loss = loss + self.ac_weight * F.cross_entropy(gan.classifier(fake), y)
+        if self.mmd_weight: loss = loss + self.mmd_weight * class_mmd2(real, y, fake, y)
         if not torch.isfinite(loss):
             raise TrainingDivergedError(f"{self.what} diverged: the generator's loss became {loss.item()} in epoch {self.epoch + 1}; lower lr (now {self.learn.lr})")
         loss.backward()
@@ -204,6 +212,13 @@ def mmd2(a:torch.Tensor, b:torch.Tensor, # two samples, rows × features
         return sum(torch.exp(d2 * (-0.5 / (s * s))) for s in scales).mean()
     return mean_kernel(a, a) + mean_kernel(b, b) - 2 * mean_kernel(a, b)
 
+def class_mmd2(real:torch.Tensor, real_y:torch.Tensor, # real rows and their classes
+               fake:torch.Tensor, fake_y:torch.Tensor, # generated rows and their classes
+              )->torch.Tensor:
+    "MMD² between the real and the generated rows of each class (kernel widths ¼, ½ and 1 times √d), averaged over the real rows' classes"
+    scales = [s * real.shape[1] ** 0.5 for s in (0.25, 0.5, 1.)]  # widths relative to the typical distance of standardised rows
+    return torch.stack([mmd2(real[real_y == c], fake[fake_y == c], scales) for c in real_y.unique()]).mean()
+
 class ClassMMD(Metric):
     "fastai metric: MMD² between reference rows and generated rows of the same condition, averaged over classes"
     def __init__(self, min_fakes:int=256, # fakes per class at least: a class of 7 rows compared with 7 fakes gives a very noisy MMD
@@ -216,12 +231,9 @@ class ClassMMD(Metric):
     @torch.no_grad()
     def value(self):
         real, cond, y = torch.cat(self.real), torch.cat(self.cond), torch.cat(self.y)
-        scales = [s * real.shape[1] ** 0.5 for s in (0.25, 0.5, 1.)]  # widths relative to the typical distance of standardised rows
-        def class_mmd(c):
-            rows = y == c
-            conds = cond[rows].repeat(-(-self.min_fakes // int(rows.sum())), 1)  # each reference row's condition, repeated
-            return mmd2(real[rows], self.generator(conds), scales)
-        return float(torch.stack([class_mmd(c) for c in y.unique()]).mean())
+        repeat = [torch.nonzero(y == c)[:, 0].repeat(-(-self.min_fakes // int((y == c).sum()))) for c in y.unique()]
+        idx = torch.cat(repeat)  # each reference row, repeated: the conditions of the fakes
+        return float(class_mmd2(real, y, self.generator(cond[idx]), y[idx]))
     @property
     def name(self): return 'mmd'
 
@@ -259,7 +271,7 @@ class GANOversampler(DeepOversampler):
         'hidden': [tuple, list], 'noise_dim': [Interval(numbers.Integral, 1, None, closed='left')],
         'n_critic': [Interval(numbers.Integral, 1, None, closed='left')],
         'gp_weight': [Interval(numbers.Real, 0, None, closed='left')],
-        'ac_weight': [Interval(numbers.Real, 0, None, closed='left')],
+        'ac_weight': [Interval(numbers.Real, 0, None, closed='left')], 'mmd_weight': [Interval(numbers.Real, 0, None, closed='left')],
         'max_levels': [Interval(numbers.Integral, 0, None, closed='left')], 'warmup': [Interval(numbers.Integral, 0, None, closed='left')],
         'centred': ['boolean']}
 
@@ -270,11 +282,12 @@ class GANOversampler(DeepOversampler):
                  n_critic:int=3, # critic steps per generator step
                  gp_weight:float=10., # weight of the gradient penalty (Gulrajani et al. 2017)
                  ac_weight:float=1., # weight of the auxiliary classifier loss on fakes (0: no classifier)
+                 mmd_weight:float=10., # weight of the MMD² between a batch's rows and the fakes of their class in the generator's loss (0: none)
                  max_levels:int=10, # numeric columns with at most this many distinct values are generated as categories
-                 centred:bool=True, # a class's rows start from its mean and spread (`class_location_scale`); False: from scratch
+                 centred:bool=True, # a class's rows start from its mean and covariance (`class_location_scale`); False: from scratch
                  epochs:int=100, # most epochs of 10 batches (early stopping usually ends sooner)
                  batch_size:int|None=None, # rows per batch; None: n/4 clipped to [32, 128]
-                 lr:float=1e-3, # Adam learning rate of critic and generator
+                 lr:float=3e-3, # Adam learning rate of critic and generator
                  patience:int|None=5, # epochs without a better MMD (after the warm-up) before stopping; the best generator is kept; None: train all epochs
                  warmup:int=10, # epochs before early stopping watches the MMD (it first rises, as the generator leaves the data's mean)
                  valid_size:float=0., # share of each class held out as MMD reference; 0: compare with the training rows
@@ -284,7 +297,7 @@ class GANOversampler(DeepOversampler):
         super().__init__(sampling_strategy=sampling_strategy, random_state=random_state, epochs=epochs, batch_size=batch_size,
                          lr=lr, patience=patience, valid_size=valid_size, device=device, verbose=verbose)
         self.hidden, self.noise_dim, self.n_critic, self.gp_weight = hidden, noise_dim, n_critic, gp_weight
-        self.ac_weight, self.max_levels, self.warmup, self.centred = ac_weight, max_levels, warmup, centred
+        self.ac_weight, self.mmd_weight, self.max_levels, self.warmup, self.centred = ac_weight, mmd_weight, max_levels, warmup, centred
 
     def _fit_encoding(self, X)->np.ndarray:
         "A `TabularEncoder` in which numeric columns with few distinct values are categories"
@@ -338,7 +351,7 @@ class GANOversampler(DeepOversampler):
         learn = Learner(dls, gan.to(self.device_), loss_func=WGANCriticLoss(gan, self.gp_weight), lr=self.lr, wd=0.,
                         opt_func=partial(OptimWrapper, opt=partial(torch.optim.Adam, betas=(0.5, 0.9), eps=1e-5, fused=True)),  # Adam(0.5, 0.9): the usual GAN setting
                         splitter=lambda m: [p for p in m.parameters() if p not in gen_params],  # the Learner's optimiser: critic + classifier
-                        metrics=ClassMMD(), cbs=[RaiseOnNaN(what, f"lower lr (now {self.lr})"), GeneratorStep(self.n_critic, self.ac_weight, what)])
+                        metrics=ClassMMD(), cbs=[RaiseOnNaN(what, f"lower lr (now {self.lr})"), GeneratorStep(self.n_critic, self.ac_weight, self.mmd_weight, what)])
         keep = _KeepBestGenerator(self.warmup, self.patience)
         fit_cbs = [keep] if self.patience else []
         with _quiet_fastai(), _torch_threads(1 if self.device_.type == 'cpu' else None):
