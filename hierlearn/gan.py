@@ -281,7 +281,7 @@ class GANOversampler(DeepOversampler):
                  noise_dim:int=32, # size of the generator's noise vector
                  n_critic:int=3, # critic steps per generator step
                  gp_weight:float=10., # weight of the gradient penalty (Gulrajani et al. 2017)
-                 ac_weight:float=1., # weight of the auxiliary classifier loss on fakes (0: no classifier)
+                 ac_weight:float=3., # weight of the auxiliary classifier loss on fakes (0: no classifier)
                  mmd_weight:float=10., # weight of the MMD² between a batch's rows and the fakes of their class in the generator's loss (0: none)
                  max_levels:int=10, # numeric columns with at most this many distinct values are generated as categories
                  centred:bool=True, # a class's rows start from its mean and covariance (`class_location_scale`); False: from scratch
