@@ -8,7 +8,7 @@ Every other sampler, every fold and every model is the same; their scores come f
 `nbs/results/generative`, and the GAN's tasks for new seeds are added to it, so a rerun is instant. Seed 0 is the run
 the chapter shows.
 
-    python benchmarks/generative_seeds.py             # seeds 0-4: about 2.5 min per new seed on 2 cores
+    python benchmarks/generative_seeds.py             # seeds 0-4: about 3.5 min per new seed on 2 cores
     python benchmarks/generative_seeds.py --quick     # 2 sets, seeds 0-1, a tree only, 3 folds: a smoke test
     python benchmarks/generative_seeds.py --gan '{"epochs": 150, "patience": null}' --tag long --seeds 0 1
                                                        # a GAN variant (keyword arguments of GANOversampler) in the GAN's place
