@@ -6,7 +6,7 @@ Docs: https://hierlearn.github.io/hierlearn/data.html.md"""
 
 # %% ../nbs/00_data.ipynb #5ece4cef
 from __future__ import annotations
-import difflib, functools, importlib, io, re
+import difflib, functools, importlib, io, json, os, re, tempfile, warnings
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
@@ -16,7 +16,7 @@ import numpy as np, pandas as pd
 # %% auto #0
 __all__ = ['CIFAR10_CLASSES', 'CIFAR100_SUPERCLASSES', 'CIFAR100_COARSE', 'Dataset', 'UnknownNameError', 'list_datasets',
            'load_dataset', 'register_hierarchy', 'registered_hierarchy', 'read_keel', 'dataset_table', 'make_long_tail',
-           'load_cifar']
+           'load_cifar', 'write_atomic', 'write_json_atomic', 'read_json_cache']
 
 # %% ../nbs/00_data.ipynb #e8aa6cfb
 class _RegisteredHierarchy:
@@ -423,10 +423,17 @@ def make_long_tail(y, # class labels of the balanced (or any) set
     if not imbalance_ratio >= 1:
         raise ValueError(f"imbalance_ratio must be >= 1 (largest class over smallest), got {imbalance_ratio!r}")
     _check_choice(profile, ('exp', 'step'), 'profile')
+    missing = pd.isna(pd.Series(np.asarray(y, dtype=object)))
+    if missing.any():
+        raise ValueError(f"y has {missing.sum()} missing labels (NaN or None), the first at position {int(np.flatnonzero(missing)[0])}; drop or fill them first")
     y = np.asarray(y)
     classes, counts = np.unique(y, return_counts=True)
     if len(classes) < 2: raise ValueError(f"A long tail needs at least 2 classes, y has {len(classes)}")
     n_max, rank = counts.min(), np.arange(len(classes))
+    if n_max < imbalance_ratio:
+        raise ValueError(f"imbalance_ratio={imbalance_ratio:g} needs at least {int(np.ceil(imbalance_ratio))} samples in every class "
+                         f"(the head keeps the smallest class's size, the rarest class 1/ρ of it); y's smallest class "
+                         f"({classes[counts.argmin()]!r}) has {n_max}, so imbalance_ratio can be at most {n_max}")
     if profile == 'exp': sizes = n_max * (1 / imbalance_ratio) ** (rank / (len(classes) - 1))
     else: sizes = np.where(rank < len(classes) // 2, n_max, n_max / imbalance_ratio)
     rng = np.random.default_rng(random_state)
@@ -491,3 +498,37 @@ def load_cifar(name:str='cifar10', # 'cifar10' or 'cifar100'
     df.insert(1, 'label', df[label])
     df.attrs['path'] = root
     return df
+
+# %% ../nbs/00_data.ipynb #ad5d4634
+def write_atomic(path:str|Path, # the file to write
+                 write:Callable[[Path], object], # writes the content to the path it is given, e.g. `lambda p: df.to_csv(p)`
+                )->Path:
+    "Write `path` through `write(temporary path)`, then rename it into place: never half a file, even if interrupted"
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.stem}-', suffix=path.suffix)  # same suffix: pandas and matplotlib infer the format from it
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+# %% ../nbs/00_data.ipynb #3b0e566b
+def write_json_atomic(path:str|Path, # the cache file
+                      obj, # anything `json.dumps` takes
+                     )->Path:
+    "Write `obj` as JSON to `path` atomically (`write_atomic`)"
+    text = json.dumps(obj)
+    return write_atomic(path, lambda p: p.write_text(text))
+
+def read_json_cache(path:str|Path|None, # the cache file, or None for no cache
+                   ):
+    "The JSON in `path`; None when there is no such file, or when it cannot be read (a warning names it, and the caller recomputes)"
+    if path is None or not Path(path).exists(): return None
+    try: return json.loads(Path(path).read_text())
+    except (ValueError, UnicodeDecodeError) as e:
+        warnings.warn(f"ignoring the unreadable cache file {path} ({e}); its result will be computed again and the file rewritten", stacklevel=2)
+        return None
