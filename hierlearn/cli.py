@@ -6,13 +6,13 @@ Docs: https://hierlearn.github.io/hierlearn/experiments.html.md"""
 
 # %% ../nbs/08_experiments.ipynb #767d6b94
 from __future__ import annotations
-import argparse
+import argparse, tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 import pandas as pd
 import matplotlib.pyplot as plt
-from .data import dataset_table
+from .data import dataset_table, check_choice, UnknownNameError, write_atomic
 from .imbalance import credit_experiment, summarise, seed_comparison, plot_precision_recall
 from .sampling import run_samplers, rank_table
 from .gan import run_generative
@@ -37,12 +37,11 @@ def run_credit(out:Path, quick:bool=False, seed:int=0, device:str|None=None) -> 
     kw = dict(n_splits=2, n_repeats=1, inner_cv=2, epochs=2) if quick else dict(n_splits=5, n_repeats=3, inner_cv=3, epochs=5)
     res, scores = credit_experiment('credit-default', random_state=seed, device=device, return_scores=True, **kw)
     res = pd.concat([res, credit_experiment('german-credit', random_state=seed, device=device, **kw)], ignore_index=True)
-    out.mkdir(parents=True, exist_ok=True)
-    res.to_csv(out/'credit_results.csv', index=False)
+    write_atomic(out/'credit_results.csv', lambda p: res.to_csv(p, index=False))
     summary = summarise(res)
-    summary.to_csv(out/'credit_summary.csv')
+    write_atomic(out/'credit_summary.csv', lambda p: summary.to_csv(p))
     ax = plot_precision_recall(scores)
-    ax.figure.savefig(out/'credit_pr.png', dpi=120, bbox_inches='tight')
+    write_atomic(out/'credit_pr.png', lambda p: ax.figure.savefig(p, dpi=120, bbox_inches='tight'))
     plt.close(ax.figure)
     print(summary.to_string(), '\n\nMinority-class F1 beside the seed (credit-default):\n', seed_comparison(res).to_string(), sep='')
     print(f'\nwrote {out/"credit_results.csv"}, {out/"credit_summary.csv"}, {out/"credit_pr.png"}')
@@ -59,13 +58,20 @@ EXPERIMENTS = {e.name: e for e in [
 DEFAULT_EXPERIMENT = 'credit'
 
 # %% ../nbs/08_experiments.ipynb #a88d43c6
-def get_experiment(name:str) -> Experiment:
-    "The experiment called `name`, or an error listing those that exist"
-    if name not in EXPERIMENTS:
-        raise KeyError(f"no experiment {name!r}; choose one of: {', '.join(EXPERIMENTS)} (hierlearn run --list)")
-    return EXPERIMENTS[name]
+def get_experiment(name:str # an experiment's name, as `hierlearn run --list` prints it
+                  ) -> Experiment:
+    "The experiment called `name`, or an `UnknownNameError` naming the closest ones"
+    return EXPERIMENTS[check_choice(name, EXPERIMENTS, 'experiment')]
 
 # %% ../nbs/08_experiments.ipynb #05f07fdf
+def _seed(text:str # what the user typed after --seed
+         ) -> int:
+    "An argparse type: a seed NumPy and PyTorch accept, a whole number from 0 to 2**32 - 1"
+    try: seed = int(text)
+    except ValueError: raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+    if not 0 <= seed < 2**32: raise argparse.ArgumentTypeError(f"must be from 0 to {2**32 - 1}, got {seed}")
+    return seed
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog='hierlearn', description='Run the experiments of the hierlearn book.')
     sub = p.add_subparsers(dest='command', required=True)
@@ -74,7 +80,7 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument('--list', action='store_true', help='list the experiments and exit')
     r.add_argument('--quick', action='store_true', help='a small version of the run, for a smoke test')
     r.add_argument('--out', type=Path, default=None, help='output folder (default: hierlearn_out/EXPERIMENT)')
-    r.add_argument('--seed', type=int, default=0, help='random seed (default: 0)')
+    r.add_argument('--seed', type=_seed, default=0, help='random seed (default: 0)')
     r.add_argument('--device', choices=['cpu', 'cuda'], default=None, help='torch device (default: CUDA when available)')
     sub.add_parser('datasets', help='list the bundled datasets with sizes and imbalance ratios')
     return p
@@ -83,8 +89,18 @@ def _parser() -> argparse.ArgumentParser:
 def _check_device(device):
     if device == 'cuda':
         import torch
-        if not torch.cuda.is_available(): raise SystemExit("--device cuda was asked for, but torch sees no CUDA GPU here; use --device cpu")
+        if not torch.cuda.is_available(): raise SystemExit("hierlearn: --device cuda was asked for, but torch sees no CUDA GPU here; use --device cpu")
     return device
+
+def _writable_folder(out:Path # the folder --out names
+                    ) -> Path:
+    "`out`, created if needed, or a one-line `SystemExit` saying why it cannot hold the results (before any work starts)"
+    if out.exists() and not out.is_dir(): raise SystemExit(f"hierlearn: --out {out} is a file, not a folder; give a folder for the results")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=out).close()
+    except OSError as e: raise SystemExit(f"hierlearn: cannot write the results to --out {out}: {e.strerror or e}") from None
+    return out
 
 # %% ../nbs/08_experiments.ipynb #cc30e38f
 def main(argv=None):
@@ -97,6 +113,6 @@ def main(argv=None):
         for e in EXPERIMENTS.values(): print(f'{e.name:12} {e.description}  [{e.chapter}]')
         return
     try: exp = get_experiment(args.experiment)
-    except KeyError as e: raise SystemExit(e.args[0])
-    out = args.out or Path('hierlearn_out')/exp.name
+    except UnknownNameError as e: raise SystemExit(f"hierlearn: {e}") from None
+    out = _writable_folder(args.out or Path('hierlearn_out')/exp.name)
     exp.run(out, quick=args.quick, seed=args.seed, device=_check_device(args.device))

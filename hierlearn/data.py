@@ -14,9 +14,9 @@ from typing import Callable
 import numpy as np, pandas as pd
 
 # %% auto #0
-__all__ = ['CIFAR10_CLASSES', 'CIFAR100_SUPERCLASSES', 'CIFAR100_COARSE', 'Dataset', 'UnknownNameError', 'list_datasets',
-           'load_dataset', 'register_hierarchy', 'registered_hierarchy', 'read_keel', 'dataset_table', 'make_long_tail',
-           'load_cifar', 'write_atomic', 'write_json_atomic', 'read_json_cache']
+__all__ = ['CIFAR10_CLASSES', 'CIFAR100_SUPERCLASSES', 'CIFAR100_COARSE', 'Dataset', 'UnknownNameError', 'check_choice',
+           'list_datasets', 'load_dataset', 'register_hierarchy', 'registered_hierarchy', 'read_keel', 'dataset_table',
+           'make_long_tail', 'load_cifar', 'write_atomic', 'write_json_atomic', 'read_json_cache']
 
 # %% ../nbs/00_data.ipynb #e8aa6cfb
 class _RegisteredHierarchy:
@@ -84,7 +84,7 @@ class UnknownNameError(KeyError, ValueError):
     "An unknown name or option; the message lists the closest valid ones"
     def __str__(self): return self.args[0]
 
-def _check_choice(value:str, # what the caller passed
+def check_choice(value:str, # what the caller passed
                   options, # the valid choices
                   what:str, # what the value names, e.g. 'dataset'
                   hint:str='', # where to find the full list
@@ -108,7 +108,7 @@ def _load_cached(name:str)->Dataset: return _LOADERS[name]()
 def load_dataset(name:str # a name from `list_datasets()`, e.g. 'credit-default' or 'keel/yeast6'
                 )->Dataset:
     "Load dataset `name` as a fresh `Dataset` (raw files are read once and cached)"
-    _check_choice(name, _LOADERS, 'dataset', ' See `list_datasets()` for every name.')
+    check_choice(name, _LOADERS, 'dataset', ' See `list_datasets()` for every name.')
     return _load_cached(name).copy()
 
 # %% ../nbs/00_data.ipynb #16558f59
@@ -422,7 +422,7 @@ def make_long_tail(y, # class labels of the balanced (or any) set
     "Sorted positions of a long-tailed subset of `y` (the long-tailed CIFAR protocol)"
     if not imbalance_ratio >= 1:
         raise ValueError(f"imbalance_ratio must be >= 1 (largest class over smallest), got {imbalance_ratio!r}")
-    _check_choice(profile, ('exp', 'step'), 'profile')
+    check_choice(profile, ('exp', 'step'), 'profile')
     missing = pd.isna(pd.Series(np.asarray(y, dtype=object)))
     if missing.any():
         raise ValueError(f"y has {missing.sum()} missing labels (NaN or None), the first at position {int(np.flatnonzero(missing)[0])}; drop or fill them first")
@@ -474,9 +474,9 @@ def load_cifar(name:str='cifar10', # 'cifar10' or 'cifar100'
                label:str='fine', # 'fine' (the class) or 'coarse' (CIFAR-100's superclass)
               )->pd.DataFrame:
     "Image paths (relative to `path`) and labels of CIFAR, ready for `ImageDataLoaders.from_df(df, path=...)`"
-    _check_choice(name, ('cifar10', 'cifar100'), 'CIFAR name')
-    _check_choice(split, ('train', 'test', 'all'), 'split')
-    _check_choice(label, ('fine', 'coarse'), 'label level')
+    check_choice(name, ('cifar10', 'cifar100'), 'CIFAR name')
+    check_choice(split, ('train', 'test', 'all'), 'split')
+    check_choice(label, ('fine', 'coarse'), 'label level')
     if name == 'cifar10' and label == 'coarse':
         raise ValueError("CIFAR-10 has no superclasses: use label='fine', or name='cifar100'")
     if path is None:

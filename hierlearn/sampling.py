@@ -6,7 +6,7 @@ Docs: https://hierlearn.github.io/hierlearn/sampling.html.md"""
 
 # %% ../nbs/02_sampling.ipynb #b65ffb50
 from __future__ import annotations
-import hashlib, json, os, re, time, warnings
+import re, time, warnings
 from pathlib import Path
 import numpy as np, pandas as pd
 import matplotlib.pyplot as plt
@@ -26,7 +26,7 @@ from imblearn.under_sampling import (RandomUnderSampler, ClusterCentroids, NearM
 from imblearn.combine import SMOTEENN, SMOTETomek
 from imblearn.ensemble import (EasyEnsembleClassifier, BalancedBaggingClassifier,
                                BalancedRandomForestClassifier, RUSBoostClassifier)
-from .data import Dataset, load_dataset
+from .data import Dataset, load_dataset, write_atomic, write_json_atomic, read_json_cache
 from .imbalance import evaluate, class_counts, tabular_preprocessor
 
 # %% auto #0
@@ -264,7 +264,8 @@ def compare(datasets, # dataset names or `Dataset`s (one, or a list)
                     key = joblib_hash((data_key, sname, sampler, mname, model, tr, te, metrics, pos))
                     meta = dict(dataset=ds.name, sampler=sname, model=mname, repeat=_split_labels(cv, i)[0], fold=_split_labels(cv, i)[1])
                     path = _cache_path(cache_dir, ds.name, key) if cache_dir else None
-                    if path is not None and path.exists(): done[len(tasks)] = json.loads(path.read_text())
+                    cached = read_json_cache(path)
+                    if cached is not None: done[len(tasks)] = cached
                     tasks.append((meta, path, (X, y, tr, te, _preprocessor(ds), clone(sampler) if sampler is not None else None,
                                                clone(model), metrics, pos)))
     todo = [i for i in range(len(tasks)) if i not in done]
@@ -273,10 +274,7 @@ def compare(datasets, # dataset names or `Dataset`s (one, or a list)
         if progress: gen = progress_bar(gen, total=len(todo))
         for i, (scores, secs, status, error) in gen:
             done[i] = dict(scores=scores, fit_seconds=secs, status=status, error=error)
-            if tasks[i][1] is not None:
-                tasks[i][1].parent.mkdir(parents=True, exist_ok=True)
-                tmp = tasks[i][1].with_suffix('.tmp')
-                tmp.write_text(json.dumps(done[i])); os.replace(tmp, tasks[i][1])
+            if tasks[i][1] is not None: write_json_atomic(tasks[i][1], done[i])
     rows = [dict(**meta, metric=m, value=done[i]['scores'][m], fit_seconds=done[i]['fit_seconds'],
                  status=done[i]['status'], error=done[i]['error'])
             for i, (meta, _, _) in enumerate(tasks) for m in metrics]
@@ -408,18 +406,18 @@ def run_samplers(out:Path, # folder for the tables, plots and the task cache
     t0 = time.perf_counter()
     res = compare(datasets, samplers, models, cv=cv, n_jobs=n_jobs, seed=seed, cache_dir=out/'cache')
     secs = time.perf_counter() - t0
-    res.to_csv(out/'samplers_results.csv.gz', index=False)
+    write_atomic(out/'samplers_results.csv.gz', lambda p: res.to_csv(p, index=False))
     summary = summarise_results(res)
-    summary.to_csv(out/'samplers_summary.csv', index=False, float_format='%.6g')
+    write_atomic(out/'samplers_summary.csv', lambda p: summary.to_csv(p, index=False, float_format='%.6g'))
     keel = summary[summary.dataset.str.startswith('keel/')]
     for metric in DEFAULT_METRICS:
-        rank_table(keel, metric).to_csv(out/f'samplers_ranks_{metric}.csv', float_format='%.4g')
-    rank_table(keel, 'roc_auc', within='all').to_csv(out/'samplers_pipelines_roc_auc.csv', float_format='%.4g')
+        write_atomic(out/f'samplers_ranks_{metric}.csv', lambda p: rank_table(keel, metric).to_csv(p, float_format='%.4g'))
+    write_atomic(out/'samplers_pipelines_roc_auc.csv', lambda p: rank_table(keel, 'roc_auc', within='all').to_csv(p, float_format='%.4g'))
     for metric in ('roc_auc', 'g_mean'):
         mods = list(dict.fromkeys(m for m in keel.model if m in MODELS or m not in ENSEMBLES))
         fig, axs = plt.subplots(len(mods), 1, figsize=(9, 2.6 * len(mods)))
         for ax, m in zip(np.atleast_1d(axs), mods): plot_cd(score_table(keel, metric, model=m), title=f'{m}, {metric}', ax=ax)
-        fig.tight_layout(); fig.savefig(out/f'samplers_cd_{metric}.png', dpi=110); plt.close(fig)
+        fig.tight_layout(); write_atomic(out/f'samplers_cd_{metric}.png', lambda p: fig.savefig(p, dpi=110)); plt.close(fig)
     failed = (res.status != 'ok').sum() // res.metric.nunique()
     print(f"{len(res) // res.metric.nunique()} fits ({failed} failed) on {len(datasets)} datasets in {secs / 60:.1f} min\n")
     print('Mean rank by ROC AUC on the KEEL sets (1 = best):\n', rank_table(keel, 'roc_auc').round(2).to_string(), sep='')

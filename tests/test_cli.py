@@ -1,5 +1,5 @@
 "The `hierlearn` console script, as a user calls it"
-import subprocess, sys
+import os, subprocess, sys
 import pytest
 
 
@@ -13,10 +13,30 @@ def test_run_list_names_the_experiments():
     assert "credit" in r.stdout
 
 
-def test_unknown_experiment_is_a_clear_error():
-    r = hierlearn("run", "no-such-experiment")
+def test_misspelt_experiment_gets_did_you_mean():
+    r = hierlearn("run", "hierachy")
+    assert r.returncode == 1
+    assert r.stderr.strip().splitlines()[-1] == ("hierlearn: Unknown experiment 'hierachy'. Did you mean 'hierarchy'? "
+                                                 "Valid choices: 'credit', 'samplers', 'generative', 'longtail', 'hierarchy'.")
+    assert "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    (("--seed", "-1"), "argument --seed: must be from 0 to 4294967295, got -1"),
+    (("--seed", "1.5"), "argument --seed: must be a whole number, got '1.5'"),
+    (("--out", "{file}"), "is a file, not a folder"),
+    (("--out", "{file}/sub"), "cannot write the results to --out"),
+    (("--out", "{readonly}"), "cannot write the results to --out"),
+])
+def test_bad_arguments_stop_with_one_line_and_no_traceback(tmp_path, args, message):
+    afile = tmp_path/"results.csv"; afile.write_text("not a folder")
+    readonly = tmp_path/"readonly"; readonly.mkdir(); readonly.chmod(0o500)
+    if os.geteuid() == 0: readonly = "/sys/hierlearn_out"   # root writes anywhere but in sysfs
+    r = hierlearn("run", "credit", *(a.format(file=afile, readonly=readonly) for a in args))
     assert r.returncode != 0
-    assert "choose one of" in r.stderr
+    assert "Traceback" not in r.stderr
+    assert message in r.stderr.strip().splitlines()[-1]
+    assert not list(tmp_path.glob("**/credit_*"))          # it stopped before any work
 
 
 def test_datasets_lists_sizes_and_imbalance_ratios():

@@ -41,6 +41,18 @@ def test_cache_resumes_an_interrupted_run(tmp_path):
     pd.testing.assert_frame_equal(first, full[full.sampler == 'SMOTE'].reset_index(drop=True))
 
 
+def test_damaged_cache_file_is_named_and_recomputed(tmp_path):
+    args = dict(datasets=SMALL, samplers=['SMOTE'], models=['kNN'], cv=CV3, n_jobs=1, progress=False, cache_dir=tmp_path)
+    clean = compare(**args)
+    damaged = sorted(tmp_path.rglob('*.json'))[0]
+    damaged.write_text(damaged.read_text()[:10])          # cut short, as by a crash of an older version
+    with pytest.warns(UserWarning, match=damaged.name):
+        again = compare(**args)
+    pd.testing.assert_frame_equal(clean.drop(columns='fit_seconds'), again.drop(columns='fit_seconds'))
+    json.loads(damaged.read_text())                      # rewritten whole
+    assert not [p for p in tmp_path.rglob('*') if p.is_file() and p.suffix != '.json']   # no temporary files left
+
+
 def test_cache_key_changes_with_parameters(tmp_path):
     from imblearn.over_sampling import SMOTE
     args = dict(datasets=SMALL, models=['kNN'], cv=CV3, n_jobs=1, progress=False, cache_dir=tmp_path)
