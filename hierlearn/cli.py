@@ -6,18 +6,12 @@ Docs: https://hierlearn.github.io/hierlearn/experiments.html.md"""
 
 # %% ../nbs/08_experiments.ipynb #767d6b94
 from __future__ import annotations
-import argparse, tempfile
+import argparse, importlib, tempfile, textwrap
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 import pandas as pd
-import matplotlib.pyplot as plt
-from .data import dataset_table, check_choice, UnknownNameError, write_atomic
-from .imbalance import credit_experiment, summarise, seed_comparison, plot_precision_recall
-from .sampling import run_samplers, rank_table
-from .gan import run_generative
-from .longtail import run_longtail
-from .hier_experiments import run_hierarchy
+from .data import dataset_table, load_dataset, check_choice, UnknownNameError, write_atomic
 
 # %% auto #0
 __all__ = ['EXPERIMENTS', 'DEFAULT_EXPERIMENT', 'Experiment', 'run_credit', 'get_experiment', 'main']
@@ -27,13 +21,21 @@ __all__ = ['EXPERIMENTS', 'DEFAULT_EXPERIMENT', 'Experiment', 'run_credit', 'get
 class Experiment:
     "A named experiment of the book"
     name: str # what `hierlearn run NAME` calls it
-    run: Callable # run(out:Path, quick:bool, seed:int, device:str|None) -> pd.DataFrame
+    runner: str # 'module:function' in hierlearn; the function is run(out:Path, quick:bool, seed:int, device:str|None) -> pd.DataFrame
     description: str # one line for `hierlearn run --list`
     chapter: str # the notebook that explains it
+
+    @property
+    def run(self) -> Callable:
+        "The experiment's function, imported on first use"
+        module, function = self.runner.split(':')
+        return getattr(importlib.import_module(f'hierlearn.{module}'), function)
 
 # %% ../nbs/08_experiments.ipynb #a85834ba
 def run_credit(out:Path, quick:bool=False, seed:int=0, device:str|None=None) -> pd.DataFrame:
     "The seed's experiment on `credit-default` and `german-credit`; writes credit_results.csv, credit_summary.csv and credit_pr.png"
+    import matplotlib.pyplot as plt
+    from hierlearn.imbalance import credit_experiment, summarise, seed_comparison, plot_precision_recall
     kw = dict(n_splits=2, n_repeats=1, inner_cv=2, epochs=2) if quick else dict(n_splits=5, n_repeats=3, inner_cv=3, epochs=5)
     res, scores = credit_experiment('credit-default', random_state=seed, device=device, return_scores=True, **kw)
     res = pd.concat([res, credit_experiment('german-credit', random_state=seed, device=device, **kw)], ignore_index=True)
@@ -49,11 +51,11 @@ def run_credit(out:Path, quick:bool=False, seed:int=0, device:str|None=None) -> 
 
 # %% ../nbs/08_experiments.ipynb #c1c61be7
 EXPERIMENTS = {e.name: e for e in [
-    Experiment('credit', run_credit, "deep model vs tree vs forest vs logistic regression on public credit data (F1 at 0.5 and tuned)", '01_imbalance'),
-    Experiment('samplers', run_samplers, "14 samplers × kNN/tree/forest/MLP + 4 balanced ensembles on 30 KEEL sets and the credit data (Kovács protocol, mean ranks, CD plots)", '02_sampling'),
-    Experiment('generative', run_generative, "none / random over / SMOTE / AE / VAE / GAN over-sampling with tree, forest and the fastai MLP on KEEL and credit data", '04_gan'),
-    Experiment('longtail', run_longtail, "CIFAR-10/100-LT with ResNet-32, the LDAM-DRW recipe: cross-entropy vs the long-tail losses (GPU; --quick runs a CPU fixture)", '05a_longtail'),
-    Experiment('hierarchy', run_hierarchy, "flat cross-entropy vs every ingraining method, CRM, HiClass and sibling over-sampling on the taxonomy datasets", '07a_hierarchy_experiments'),
+    Experiment('credit', 'cli:run_credit', "deep model vs tree vs forest vs logistic regression on public credit data (F1 at 0.5 and tuned)", '01_imbalance'),
+    Experiment('samplers', 'sampling:run_samplers', "14 samplers × kNN/tree/forest/MLP + 4 balanced ensembles on 30 KEEL sets and the credit data (Kovács protocol, mean ranks, CD plots)", '02_sampling'),
+    Experiment('generative', 'gan:run_generative', "none / random over / SMOTE / AE / VAE / GAN over-sampling with tree, forest and the fastai MLP on KEEL and credit data", '04_gan'),
+    Experiment('longtail', 'longtail:run_longtail', "CIFAR-10/100-LT with ResNet-32, the LDAM-DRW recipe: cross-entropy vs the long-tail losses (GPU; --quick runs a CPU fixture)", '05a_longtail'),
+    Experiment('hierarchy', 'hier_experiments:run_hierarchy', "flat cross-entropy vs every ingraining method, CRM, HiClass and sibling over-sampling on the taxonomy datasets", '07a_hierarchy_experiments'),
 ]}
 DEFAULT_EXPERIMENT = 'credit'
 
@@ -79,10 +81,11 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument('experiment', nargs='?', default=DEFAULT_EXPERIMENT, help='experiment name (see --list)')
     r.add_argument('--list', action='store_true', help='list the experiments and exit')
     r.add_argument('--quick', action='store_true', help='a small version of the run, for a smoke test')
-    r.add_argument('--out', type=Path, default=None, help='output folder (default: hierlearn_out/EXPERIMENT)')
+    r.add_argument('--out', type=Path, default=None, help='output folder (default: hierlearn_out/EXPERIMENT, or hierlearn_out/EXPERIMENT-quick with --quick)')
     r.add_argument('--seed', type=_seed, default=0, help='random seed (default: 0)')
     r.add_argument('--device', choices=['cpu', 'cuda'], default=None, help='torch device (default: CUDA when available)')
-    sub.add_parser('datasets', help='list the bundled datasets with sizes and imbalance ratios')
+    d = sub.add_parser('datasets', help='list the bundled datasets with sizes and imbalance ratios, or describe one')
+    d.add_argument('name', nargs='?', help="a dataset's name: print its source, licence and class counts")
     return p
 
 # %% ../nbs/08_experiments.ipynb #5626f5a8
@@ -102,17 +105,35 @@ def _writable_folder(out:Path # the folder --out names
     except OSError as e: raise SystemExit(f"hierlearn: cannot write the results to --out {out}: {e.strerror or e}") from None
     return out
 
+# %% ../nbs/08_experiments.ipynb #3c6c5d29
+def _datasets_listing() -> str:
+    "`dataset_table` for an 80-column terminal: name, kind, samples, classes, imbalance ratio, whether a hierarchy ships"
+    t, w = dataset_table(), 31
+    rows = [f"{'name':{w}} {'kind':10} {'samples':>7} {'classes':>7} {'imbalance':>9} hierarchy"]
+    rows += [f"{r.name:{w}} {r.kind:10} {r.n_samples:>7,} {r.n_classes:>7} {r.imbalance_ratio:>9,.2f} {'yes' if r.hierarchy else ''}"
+             for r in t.itertuples()]
+    return '\n'.join(rows) + f"\n\n{len(t)} datasets; imbalance: largest class over smallest.\n`hierlearn datasets NAME` describes one."
+
+def _describe_dataset(name:str # a name from `list_datasets()`
+                     ) -> str:
+    "A dataset's provenance and class counts, for `hierlearn datasets NAME`"
+    ds = load_dataset(name)
+    fields = {'classes': ', '.join(f'{c}: {n:,}' for c, n in ds.class_counts.items()), 'source': ds.source, 'licence': ds.license}
+    return '\n'.join([f"{ds.name}: {len(ds.X):,} samples, {ds.X.shape[1]} features, imbalance ratio {ds.imbalance_ratio:,.2f}"] +
+                     [textwrap.fill(text, 80, initial_indent=f'{field:10}', subsequent_indent=' ' * 10) for field, text in fields.items()])
+
 # %% ../nbs/08_experiments.ipynb #cc30e38f
 def main(argv=None):
     "Entry point of the `hierlearn` command"
     args = _parser().parse_args(argv)
     if args.command == 'datasets':
-        with pd.option_context('display.max_rows', None, 'display.width', 200): print(dataset_table().to_string(index=False))
+        try: print(_describe_dataset(args.name) if args.name else _datasets_listing())
+        except UnknownNameError as e: raise SystemExit(f"hierlearn: {e}") from None
         return
     if args.list:
-        for e in EXPERIMENTS.values(): print(f'{e.name:12} {e.description}  [{e.chapter}]')
+        for e in EXPERIMENTS.values(): print(textwrap.fill(f'{e.description} (chapter {e.chapter})', 80, initial_indent=f'{e.name:11} ', subsequent_indent=' ' * 12))
         return
     try: exp = get_experiment(args.experiment)
     except UnknownNameError as e: raise SystemExit(f"hierlearn: {e}") from None
-    out = _writable_folder(args.out or Path('hierlearn_out')/exp.name)
+    out = _writable_folder(args.out or Path('hierlearn_out')/(exp.name + ('-quick' if args.quick else '')))   # a smoke test never overwrites a full run
     exp.run(out, quick=args.quick, seed=args.seed, device=_check_device(args.device))

@@ -39,11 +39,22 @@ def test_bad_arguments_stop_with_one_line_and_no_traceback(tmp_path, args, messa
     assert not list(tmp_path.glob("**/credit_*"))          # it stopped before any work
 
 
-def test_datasets_lists_sizes_and_imbalance_ratios():
+def test_datasets_lists_sizes_and_imbalance_ratios_in_80_columns():
     r = hierlearn("datasets")
     assert r.returncode == 0, r.stderr
     assert "credit-default" in r.stdout and "keel/yeast6" in r.stdout
-    assert "imbalance_ratio" in r.stdout
+    assert "imbalance" in r.stdout.splitlines()[0]
+    assert max(map(len, r.stdout.splitlines())) <= 80
+    r = hierlearn("datasets", "keel/yeast6")
+    assert r.returncode == 0 and "0: 1,449, 1: 35" in r.stdout and "licence" in r.stdout
+
+
+def test_the_command_line_loads_no_deep_learning_until_an_experiment_runs():
+    "`hierlearn --help` and `run --list` stay fast: the experiments' modules (torch, fastai) are imported when one runs"
+    code = "import sys; from hierlearn.cli import main; main(['run', '--list']); print(sorted({'torch', 'fastai', 'sklearn'} & set(sys.modules)))"
+    r = subprocess.run([sys.executable, "-W", "error::FutureWarning", "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip().splitlines()[-1] == "[]" and r.stderr == ""
 
 
 def test_console_script_is_installed():
