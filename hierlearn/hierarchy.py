@@ -15,7 +15,7 @@ from imblearn.over_sampling.base import BaseOverSampler
 from sklearn.neighbors import NearestNeighbors
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
-from .data import CIFAR100_SUPERCLASSES, register_hierarchy
+from .data import CIFAR100_SUPERCLASSES, register_hierarchy, write_atomic
 from .sampling import check_resampling_input
 
 # %% auto #0
@@ -24,13 +24,39 @@ __all__ = ['CIFAR100_HIERARCHY', 'ECOLI_HIERARCHY', 'TAXONOMIES', 'Hierarchy', '
            'zoo_hierarchy', 'taxonomy_table', 'SiblingSMOTE']
 
 # %% ../nbs/06_hierarchy.ipynb #f106c4e5
-def _find_cycle(parents:dict, start):
-    "The cycle reached by walking up from `start`, or None"
-    seen, node = [], start
-    while node is not None and node in parents:
-        if node in seen: return seen[seen.index(node):]
-        seen.append(node); node = parents[node]
+def _find_cycle(parents:dict):
+    "The first cycle met walking up from each node in turn, or None; linear time (each node is walked once)"
+    done = set()                                   # nodes known to lead to a root
+    for start in parents:
+        path, on_path, node = [], {}, start
+        while node is not None and node not in done:
+            if node in on_path: return path[on_path[node]:]
+            on_path[node] = len(path); path.append(node)
+            node = parents.get(node)
+        done.update(path)
     return None
+
+def _json_name(node):
+    "`node` as JSON writes it and reads it back unchanged (numpy scalars become Python ones), or a TypeError naming it"
+    if isinstance(node, np.generic): node = node.item()
+    if node is None or isinstance(node, (str, int, float)): return node
+    raise TypeError(f"node {node!r} is a {type(node).__name__}: JSON keeps only str, int, float and bool names, "
+                    "so it would not come back as itself")
+
+def _parents_from_pairs(pairs:list) -> dict:
+    "A child -> parent map from [child, parent] pairs, refusing a malformed pair or a child listed twice"
+    parents = {}
+    for item in pairs:
+        if not isinstance(item, (list, tuple)) or len(item) != 2 or any(isinstance(v, (list, dict)) for v in item):
+            raise ValueError(f"expected [child, parent] pairs of names, got {item!r}")
+        c, p = item
+        if c in parents:
+            if parents[c] == p: raise ValueError(f"node {c!r} is listed twice with parent {p!r}")
+            raise ValueError(f"node {c!r} has two parents ({parents[c]!r} and {p!r})")
+        parents[c] = p
+    if not parents: raise ValueError("empty hierarchy: no [child, parent] pairs given")
+    return parents
+
 
 # %% ../nbs/06_hierarchy.ipynb #171b5f2b
 class Hierarchy:
@@ -39,11 +65,13 @@ class Hierarchy:
                  order:list|None=None): # node order that fixes the order of children; default: the order of `parents`
         parents = dict(parents)
         if not parents: raise ValueError("empty hierarchy: give at least one node")
-        for c, p in list(parents.items()):
-            if p is not None and p not in parents: parents[p] = None if p not in parents else parents[p]
-        for c in parents:
-            cyc = _find_cycle(parents, c)
-            if cyc: raise ValueError(f"the hierarchy has a cycle: {' -> '.join(map(str, cyc + [cyc[0]]))}")
+        for p in list(parents.values()):
+            if p is not None and p not in parents: parents[p] = None
+        cyc = _find_cycle(parents)
+        if cyc:
+            loop = [str(n) for n in cyc + [cyc[0]]]
+            if len(loop) > 12: loop = loop[:5] + [f'... ({len(cyc)} nodes) ...'] + loop[-5:]   # a readable message at any length
+            raise ValueError(f"the hierarchy has a cycle: {' -> '.join(loop)}")
         roots = [n for n, p in parents.items() if p is None]
         if len(roots) > 1: raise ValueError(f"the hierarchy has {len(roots)} roots, expected one: {roots}")
         self._parent, self.root = parents, roots[0]
@@ -52,7 +80,7 @@ class Hierarchy:
         self._children = {n: [] for n in parents}
         for n in sorted(parents, key=lambda n: rank.get(n, len(rank))):
             if parents[n] is not None: self._children[parents[n]].append(n)
-        self._depth, self._order = {self.root: 0}, []
+        self._depth, self._order = {self.root: 0}, []   # depth-first (pre-)order, with an explicit stack: any depth
         stack = [self.root]
         while stack:
             n = stack.pop(); self._order.append(n)
@@ -69,9 +97,9 @@ class Hierarchy:
         "A hierarchy from a list of (parent, child) edges"
         parents, order = {}, []
         for p, c in edges:
-            if c in parents and parents[c] is not None:
-                what = 'duplicate edge' if parents[c] == p else f'two parents ({parents[c]!r} and {p!r})'
-                raise ValueError(f"node {c!r} has a {what}")
+            if c in parents:
+                if parents[c] == p: raise ValueError(f"node {c!r} has a duplicate edge ({p!r}, {c!r})")
+                raise ValueError(f"node {c!r} has two parents ({parents[c]!r} and {p!r})")
             parents[c] = p
             order += [p, c]
         if not parents: raise ValueError("empty hierarchy: no edges given")
@@ -83,40 +111,39 @@ class Hierarchy:
         if not nested: raise ValueError("empty hierarchy: the nested dict has no root")
         if not isinstance(nested, dict) or len(nested) != 1:
             raise ValueError(f"a nested hierarchy needs exactly one top-level key, got roots {list(nested)}")
-        parents = {}
-        def add(node, parent, sub):
+        parents, stack = {}, [(*next(iter(nested.items())), None)]   # (node, subtree, parent), popped in depth-first order
+        while stack:
+            node, sub, parent = stack.pop()
             if node in parents: raise ValueError(f"duplicate node name {node!r}: every node needs a unique name")
             parents[node] = parent
-            if sub is None: return
-            if isinstance(sub, dict):
-                for k, v in sub.items(): add(k, node, v)
+            if sub is None: continue
+            if isinstance(sub, dict): kids = list(sub.items())
             elif isinstance(sub, (list, tuple)):
-                for item in sub:
-                    if isinstance(item, dict):
-                        for k, v in item.items(): add(k, node, v)
-                    else: add(item, node, None)
-            else: add(sub, node, None)
-        (root, sub), = nested.items()
-        add(root, None, sub)
+                kids = [kv for item in sub for kv in (item.items() if isinstance(item, dict) else [(item, None)])]
+            else: kids = [(sub, None)]
+            stack.extend((k, v, node) for k, v in reversed(kids))
         return cls(parents)
 
     @classmethod
-    def from_json(cls, path): # a JSON file: a nested dict (one top-level key) or a child -> parent map (all values strings or null)
-        "A hierarchy from a JSON file: a child -> parent map when every value is a string or null, else a nested dict"
+    def from_json(cls, path): # a JSON file: [child, parent] pairs, a child -> parent map, or a nested dict
+        "A hierarchy from a JSON file: a list of [child, parent] pairs (what `to_json` writes); a dict whose values are all names (str, number) or null is a child -> parent map; any other dict is the nested form"
         d = json.loads(Path(path).read_text())
-        if isinstance(d, dict) and d and all(v is None or isinstance(v, str) for v in d.values()) and len(d) > 1:
-            return cls.from_parents(d)
+        if isinstance(d, list): return cls(_parents_from_pairs(d))
+        if not isinstance(d, dict): raise ValueError(f"{path}: expected a JSON list of [child, parent] pairs or an object, got {type(d).__name__}")
+        if d and all(v is None or isinstance(v, (str, int, float)) for v in d.values()): return cls.from_parents(d)
         return cls.from_nested(d)
 
     def to_nested(self) -> dict:
         "The tree as a nested dict, leaves mapped to None"
-        def sub(n): return {c: sub(c) for c in self._children[n]} or None
-        return {self.root: sub(self.root)}
+        sub = {}
+        for n in reversed(self._order): sub[n] = {c: sub.pop(c) for c in self._children[n]} or None  # children before parents
+        return {self.root: sub[self.root]}
 
-    def to_json(self, path): # where to write the nested-dict form
-        "Write the tree as a nested-dict JSON file (readable by `from_json`)"
-        Path(path).write_text(json.dumps(self.to_nested(), indent=1))
-        return Path(path)
+    def to_json(self, path): # where to write the [child, parent] pairs
+        "Write the tree atomically as a JSON list of [child, parent] pairs in depth-first order, the root's parent null: int names and any depth survive `from_json`"
+        pairs = [json.dumps([_json_name(n), _json_name(self._parent[n])]) for n in self._order]
+        text = '[\n' + ',\n'.join(pairs) + '\n]\n'
+        return write_atomic(path, lambda p: p.write_text(text))
 
     def __len__(self): return len(self._parent)
     def __contains__(self, node): return node in self._parent
@@ -124,6 +151,7 @@ class Hierarchy:
     def __eq__(self, other): return isinstance(other, Hierarchy) and self._parent == other._parent
     def __repr__(self):
         return f"Hierarchy(root={self.root!r}, {len(self)} nodes, {len(self.leaves)} leaves, height {self.height})"
+
 
 # %% ../nbs/06_hierarchy.ipynb #bd20b4fd
 def _check_node(self, node):
@@ -172,8 +200,12 @@ def depth(self:Hierarchy, node): # a node of the tree
 @patch
 def lca(self:Hierarchy, a, b): # two nodes of the tree
     "The lowest common ancestor of `a` and `b` (a node is its own ancestor)"
-    anc_a = set(self.ancestors(a, include_self=True))
-    return next(n for n in self.ancestors(b, include_self=True) if n in anc_a)
+    up, depth = self._parent, self._depth
+    da, db = depth[_check_node(self, a)], depth[_check_node(self, b)]
+    for _ in range(da - db): a = up[a]      # climb the deeper one to the other's depth, then both together
+    for _ in range(db - da): b = up[b]
+    while a != b: a, b = up[a], up[b]
+    return a
 
 @patch
 def distance(self:Hierarchy, a, b): # two nodes of the tree
@@ -181,14 +213,31 @@ def distance(self:Hierarchy, a, b): # two nodes of the tree
     return max(self.depth(a), self.depth(b)) - self.depth(self.lca(a, b))
 
 @patch
-def distance_matrix(self:Hierarchy, leaves=None # nodes to compare; default: all leaves
+def distance_matrix(self:Hierarchy, leaves=None # nodes to compare, in any order, repeats allowed; default: all leaves
                    ) -> pd.DataFrame:
-    "Symmetric matrix of `distance` between `leaves`, zero on the diagonal"
+    "Symmetric matrix of `distance` between `leaves`, zero on the diagonal; int16 (int32 for a tree taller than 32,767)"
     leaves = self.leaves if leaves is None else list(leaves)
-    D = np.zeros((len(leaves), len(leaves)), dtype=int)
-    for i, a in enumerate(leaves):
-        for j in range(i + 1, len(leaves)): D[i, j] = D[j, i] = self.distance(a, leaves[j])
-    return pd.DataFrame(D, index=pd.Index(leaves), columns=pd.Index(leaves))
+    rank = {n: i for i, n in enumerate(self._order)}                  # depth-first position
+    idx = np.array([rank[_check_node(self, n)] for n in leaves], dtype=np.intp)
+    u, inv = np.unique(idx, return_inverse=True)                      # distinct nodes, in depth-first order
+    dtype = np.int16 if self.height < 2**15 else np.int32
+    dep = np.fromiter((self._depth[n] for n in self._order), dtype=np.int64, count=len(self._order))
+    # depth(lca(u[k], u[k+1])) = (smallest depth at positions u[k]+1 .. u[k+1]) - 1: the child of the LCA on the way to u[k+1]
+    adj = (np.minimum.reduceat(dep[:u[-1] + 1], u[:-1] + 1) - 1 if len(u) > 1 else dep[:0]).astype(dtype)
+    m = len(u)
+    d, D, run = dep[u].astype(dtype), np.empty((m, m), dtype), np.empty(m, dtype)
+    for i, row in enumerate(D):   # left of the diagonal: run[j] = min(adj[j:i]) = depth(lca(u[j], u[i])), j < i
+        np.maximum(d[i], d, out=row)
+        if i:
+            np.minimum(run[:i - 1], adj[i - 1], out=run[:i - 1]); run[i - 1] = adj[i - 1]
+            row[:i] -= run[:i]
+        row[i] = 0
+    for i in range(m - 2, -1, -1):  # right of it, sweeping back: run[j] = min(adj[i:j]), j > i
+        np.minimum(run[i + 2:], adj[i], out=run[i + 2:]); run[i + 1] = adj[i]
+        D[i, i + 1:] -= run[i + 1:]
+    if not np.array_equal(idx, u): D = D[np.ix_(inv, inv)]           # back to the order asked for
+    return pd.DataFrame(D, index=pd.Index(leaves), columns=pd.Index(leaves), copy=False)
+
 
 # %% ../nbs/06_hierarchy.ipynb #4f5440b0
 @patch
@@ -196,11 +245,9 @@ def labels_at_level(self:Hierarchy, level:int # a depth: 0 is the root, `height`
                    ) -> dict:
     "Map each leaf to its ancestor at depth `level` (leaves shallower than `level` map to themselves)"
     if level < 0: raise ValueError(f"level must be >= 0, got {level}")
-    out = {}
-    for leaf in self.leaves:
-        path = self.ancestors(leaf, include_self=True)[::-1]
-        out[leaf] = path[min(level, len(path) - 1)]
-    return out
+    up = {}
+    for n in self._order: up[n] = n if self._depth[n] <= level else up[self._parent[n]]  # parents come first
+    return {leaf: up[leaf] for leaf in self.leaves}
 
 @patch
 def pad(self:Hierarchy, depth:int|None=None # the common leaf depth; default: the height
