@@ -25,6 +25,7 @@ with warnings.catch_warnings():   # fastai's import trips torch's harmless torch
     from fastai.tabular.learner import tabular_learner
     from fastai.vision.learner import vision_learner
 from .hierarchy import Hierarchy
+from .losses import _check_reduction, _check_targets, _reduce   # the target and reduction rules of every loss
 
 # %% auto #0
 __all__ = ['HierPRF', 'HIER_METHODS', 'top1_error', 'mistake_severity', 'hier_distance_at_k', 'hier_prf', 'level_accuracy',
@@ -60,10 +61,8 @@ def _below(h:Hierarchy, nodes:list, classes:list) -> np.ndarray:
     return M
 
 def _class_distances(h:Hierarchy, classes:list) -> np.ndarray:
-    "`h.distance` between all pairs of `classes`: depth(lca) is the number of shared ancestors (root included) minus one"
-    A = _below(h, [h.root] + _nodes(h, classes), classes).astype(np.int64)
-    depth = np.array([h.depth(c) for c in classes])
-    return np.maximum.outer(depth, depth) - (A.T @ A - 1)
+    "`h.distance` between all pairs of `classes`, an int64 matrix in their order (`Hierarchy.distance_matrix`)"
+    return h.distance_matrix(classes).to_numpy(dtype=np.int64)
 
 # %% ../nbs/07_ingraining.ipynb #2b55c745
 def _labels(y, name:str) -> np.ndarray:
@@ -263,11 +262,10 @@ class _HierLoss(nn.Module):
     y_int = True
     def __init__(self, hierarchy:Hierarchy, # the label hierarchy
                  classes=None, # the class of each model output (`dls.vocab`); default `hierarchy.leaves`
-                 reduction:str='mean', # 'mean', 'sum' or 'none'
+                 reduction:str='mean', # 'mean' (over the samples whose target is not -100), 'sum' or 'none'
                 ):
         super().__init__()
-        if reduction not in ('mean', 'sum', 'none'): raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
-        self.hierarchy, self.vocab, self.reduction = hierarchy, _check_classes(hierarchy, classes), reduction
+        self.hierarchy, self.vocab, self.reduction = hierarchy, _check_classes(hierarchy, classes), _check_reduction(reduction)
 
     @property
     def n_out(self) -> int: return len(self.vocab)
@@ -281,8 +279,8 @@ class _HierLoss(nn.Module):
         return x.reshape(-1, x.shape[-1]).float()
 
     def forward(self, inp:torch.Tensor, targ:torch.Tensor) -> torch.Tensor:
-        loss = self.per_sample(self._flat(inp), targ.as_subclass(torch.Tensor).reshape(-1).long())
-        return loss.mean() if self.reduction == 'mean' else loss.sum() if self.reduction == 'sum' else loss
+        y, keep = _check_targets(targ, len(self.vocab))   # targets -100 are skipped; 'mean' is over the rest
+        return _reduce(self.per_sample(self._flat(inp), y), keep, self.reduction)
 
     def activation(self, x:torch.Tensor) -> torch.Tensor:
         "Leaf probabilities, one column per class in `vocab` order"
@@ -311,7 +309,7 @@ class HXELoss(_TargetLoss):
     def __init__(self, hierarchy:Hierarchy, # the label hierarchy
                  classes=None, # the class of each model output; default `hierarchy.leaves`
                  alpha:float=0.1, # α ≥ 0: how fast the weight of a decision decays with its depth; 0 is cross-entropy
-                 reduction:str='mean', # 'mean', 'sum' or 'none'
+                 reduction:str='mean', # 'mean' (over the samples whose target is not -100), 'sum' or 'none'
                 ):
         super().__init__(hierarchy, classes, reduction)
         if not alpha >= 0: raise ValueError(f"alpha must be >= 0, got {alpha!r}")
@@ -333,7 +331,7 @@ class SoftLabelLoss(_TargetLoss):
                  classes=None, # the class of each model output; default `hierarchy.leaves`
                  beta:float=10., # β > 0: hardness; β → ∞ is one-hot cross-entropy
                  normalize:bool=True, # divide D by its maximum first (as the authors' code does)
-                 reduction:str='mean', # 'mean', 'sum' or 'none'
+                 reduction:str='mean', # 'mean' (over the samples whose target is not -100), 'sum' or 'none'
                 ):
         super().__init__(hierarchy, classes, reduction)
         if not beta > 0: raise ValueError(f"beta must be > 0, got {beta!r}")
@@ -348,7 +346,7 @@ class HierLabelSmoothingLoss(_TargetLoss):
     def __init__(self, hierarchy:Hierarchy, # the label hierarchy
                  classes=None, # the class of each model output; default `hierarchy.leaves`
                  eps:float=0.1, # ε in [0, 1): the mass moved off the true class; 0 is cross-entropy
-                 reduction:str='mean', # 'mean', 'sum' or 'none'
+                 reduction:str='mean', # 'mean' (over the samples whose target is not -100), 'sum' or 'none'
                 ):
         super().__init__(hierarchy, classes, reduction)
         if not 0 <= eps < 1: raise ValueError(f"eps must be in [0, 1), got {eps!r}")
@@ -363,7 +361,7 @@ class TreeSoftmaxLoss(_HierLoss):
     "Conditional (tree) softmax (YOLO9000's WordTree): a softmax over each node's children, p(leaf) = product along its path"
     def __init__(self, hierarchy:Hierarchy, # the label hierarchy
                  classes=None, # the classes (`dls.vocab`); default `hierarchy.leaves`
-                 reduction:str='mean', # 'mean', 'sum' or 'none'
+                 reduction:str='mean', # 'mean' (over the samples whose target is not -100), 'sum' or 'none'
                 ):
         super().__init__(hierarchy, classes, reduction)
         self.nodes = _nodes(hierarchy, self.vocab)   # one model output per node below the root
@@ -392,7 +390,7 @@ class MultiLevelLoss(_HierLoss):
     def __init__(self, hierarchy:Hierarchy, # the label hierarchy
                  classes=None, # the classes (`dls.vocab`); default `hierarchy.leaves`
                  level_weights=None, # one weight per level 1..height; None: all 1
-                 reduction:str='mean', # 'mean', 'sum' or 'none'
+                 reduction:str='mean', # 'mean' (over the samples whose target is not -100), 'sum' or 'none'
                 ):
         super().__init__(hierarchy, classes, reduction)
         height = max(hierarchy.depth(c) for c in self.vocab)
@@ -442,7 +440,7 @@ class EmbeddingLoss(_HierLoss):
                  classes=None, # the classes (`dls.vocab`); default `hierarchy.leaves`
                  xent_weight:float=0.1, # λ, the weight of the cross-entropy term; 0 is the pure cosine loss
                  scale:float=10., # s: cosines times s are the logits of the cross-entropy term and of the leaf probabilities
-                 reduction:str='mean', # 'mean', 'sum' or 'none'
+                 reduction:str='mean', # 'mean' (over the samples whose target is not -100), 'sum' or 'none'
                 ):
         super().__init__(hierarchy, classes, reduction)
         if not xent_weight >= 0: raise ValueError(f"xent_weight must be >= 0, got {xent_weight!r}")
@@ -473,7 +471,7 @@ def hier_loss(method:str, # one of `HIER_METHODS`
     "The loss of `method`; its `activation` maps the model's outputs to leaf probabilities in `classes` order"
     if method not in HIER_METHODS: raise ValueError(f"unknown method {method!r}; choose one of {list(HIER_METHODS)}")
     if method == 'ce':
-        _check_classes(hierarchy, classes)
+        _check_classes(hierarchy, classes); _check_reduction(kwargs.get('reduction', 'mean'))
         return CrossEntropyLossFlat(**kwargs)
     return _LOSSES[method](hierarchy, classes, **kwargs)
 

@@ -22,22 +22,46 @@ __all__ = ['ClassBalancedLoss', 'LDAMLoss', 'DRWCallback', 'LogitAdjustedLoss', 
            'tau_normalize', 'retrain_classifier', 'shot_accuracy', 'ShotAccuracy']
 
 # %% ../nbs/05_losses.ipynb #1406b5b5
-def _check_counts(class_counts, # training samples per class, in the order of the model's outputs
+def _ordered(counts, # one value per class: a sequence in class-code order, or a Series/dict keyed by the codes 0..n−1
+             name:str='class_counts', # what to call `counts` in errors
+            ) -> np.ndarray:
+    "`counts` as a float64 array in class-code order; a Series or dict is sorted by its keys, which must be the class codes"
+    if isinstance(counts, torch.Tensor): return counts.detach().cpu().double().numpy()   # e.g. a loss's buffer, moved to the GPU with the model
+    if isinstance(counts, (pd.Series, dict)):
+        keys = list(counts.keys())
+        if not all(isinstance(k, (int, np.integer)) and not isinstance(k, (bool, np.bool_)) for k in keys):
+            raise ValueError(f"{name} is keyed by labels ({', '.join(map(repr, keys[:4]))}{', ...' if len(keys) > 4 else ''}), not by "
+                             f"the class codes 0..n-1: pass the counts in the order of dls.vocab, e.g. counts.reindex(dls.vocab).to_numpy()")
+        if sorted(keys) != list(range(len(keys))):
+            missing = sorted(set(range(len(keys))) - set(keys))
+            raise ValueError(f"{name} is keyed by integers {sorted(keys)[:10]}{' ...' if len(keys) > 10 else ''} that are not the class "
+                             f"codes 0..{len(keys) - 1} (no entry for {missing}): give every class of dls.vocab a count, keyed by its code")
+        counts = counts.sort_index().to_numpy() if isinstance(counts, pd.Series) else [counts[k] for k in sorted(keys)]
+    return np.asarray(counts, dtype=np.float64)
+
+def _check_counts(class_counts, # training samples per class: a sequence in the order of `dls.vocab`, or a Series/dict keyed by class code
+                  name:str='class_counts', # what to call it in errors
+                  allow_zero:bool=False, # accept a zero count (a class with no training samples)
                  ) -> torch.Tensor:
-    "`class_counts` as a 1-D float64 tensor, or a clear error"
-    if isinstance(class_counts, torch.Tensor): class_counts = class_counts.detach().cpu()   # e.g. a loss's buffer, moved to the GPU with the model
-    c = torch.as_tensor(np.asarray(class_counts, dtype=np.float64))
-    if c.ndim != 1 or len(c) < 2: raise ValueError(f"class_counts must be a 1-D sequence with one count per class (at least 2), got shape {tuple(c.shape)}")
-    if torch.isnan(c).any(): raise ValueError("class_counts contains NaN")
+    "`class_counts` as a 1-D float64 tensor in class-code order, or a clear error"
+    if class_counts is None: raise ValueError(f"{name} is missing: pass the training samples of each class, in the order of dls.vocab")
+    c = torch.as_tensor(_ordered(class_counts, name))
+    if c.ndim != 1 or len(c) < 2: raise ValueError(f"{name} must be a 1-D sequence with one count per class (at least 2), got shape {tuple(c.shape)}")
+    bad = torch.nonzero(~torch.isfinite(c)).flatten().tolist()
+    if bad: raise ValueError(f"{name} must be finite: classes {bad} have {c[bad].tolist()}")
+    if allow_zero:
+        neg = torch.nonzero(c < 0).flatten().tolist()
+        if neg: raise ValueError(f"{name} must be >= 0: classes {neg} have a negative count")
+        return c
     zero = torch.nonzero(c <= 0).flatten().tolist()
-    if zero: raise ValueError(f"class_counts must be positive: classes {zero} have a count <= 0 (a class with no training "
+    if zero: raise ValueError(f"{name} must be positive: classes {zero} have a count <= 0 (a class with no training "
                               "samples has no weight, margin or prior; drop it from the vocab or give it at least one sample)")
     return c
 
 def _check_prior(prior # class probabilities, summing to one
                 ) -> torch.Tensor:
     "`prior` as a 1-D float64 tensor, or a clear error"
-    p = _check_counts(prior)
+    p = _check_counts(prior, 'prior')
     if not abs(float(p.sum()) - 1) < 1e-6: raise ValueError(f"prior must sum to one, it sums to {float(p.sum()):.6g}; "
                                                             "pass class counts as `class_counts` instead, or normalise the prior")
     return p
@@ -53,36 +77,70 @@ def _check_n_classes(x:torch.Tensor, n:int, what:str='class_counts'):
     if x.shape[-1] != n: raise ValueError(f"{what} has {n} entries but the model outputs {x.shape[-1]} classes "
                                           "(one count per class, in the order of dls.vocab)")
 
+# %% ../nbs/05_losses.ipynb #da9565ab
+_REDUCTIONS = ('mean', 'sum', 'none')
+_IGNORE = -100   # the target every loss skips, as torch's `ignore_index` default
+
+def _check_reduction(reduction:str) -> str:
+    "`reduction` if it is 'mean', 'sum' or 'none', else a clear error"
+    if not isinstance(reduction, str) or reduction not in _REDUCTIONS:
+        raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+    return reduction
+
+def _check_targets(targ:torch.Tensor, # class codes, any shape; -100 marks a sample to skip
+                   n_classes:int, # the number of classes
+                  ) -> tuple:
+    "Flat int64 targets (skipped ones set to 0, so they index safely) and the mask of kept samples; a clear error for any other code"
+    y = torch.as_tensor(targ).as_subclass(torch.Tensor).reshape(-1)
+    if y.is_floating_point():
+        frac = ~torch.isfinite(y) | (y != y.trunc())
+        if frac.any(): raise ValueError(f"targets must be whole-number class codes, got {y[frac][0].item()!r}")
+    y = y.long()
+    keep = y != _IGNORE
+    bad = keep & ((y < 0) | (y >= n_classes))
+    if bad.any(): raise ValueError(f"target {y[bad][0].item()} is not a class code 0..{n_classes - 1} ({n_classes} classes); "
+                                   f"to skip a sample give it the target {_IGNORE}, which every loss ignores (as torch's ignore_index)")
+    return y.masked_fill(~keep, 0), keep
+
+def _reduce(loss:torch.Tensor, # per-sample losses, already weighted where the loss weights classes
+            keep:torch.Tensor, # which samples count (False: target -100)
+            reduction:str, # 'mean', 'sum' or 'none'
+            weight:torch.Tensor|None=None, # per-sample weights whose kept sum divides 'mean'; None: the number of kept samples
+           ) -> torch.Tensor:
+    "Zero the skipped samples and reduce as torch's cross-entropy: 'mean' is over the kept samples (NaN when none is kept)"
+    loss = torch.where(keep, loss, 0.)
+    if reduction == 'none': return loss
+    if reduction == 'sum': return loss.sum()
+    return loss.sum() / (keep.sum() if weight is None else torch.where(keep, weight, 0.).sum())
+
 # %% ../nbs/05_losses.ipynb #4ff7215f
 class _CountLoss(nn.Module):
-    "Base of hierlearn's losses: class counts, per-class weights, fastai flattening, `activation` and `decodes`"
+    "Base of hierlearn's losses: class counts, per-class weights, fastai flattening, targets -100 skipped, `activation` and `decodes`"
     y_int = True
-    weighted_mean = False # with weights, 'mean' divides by the batch size N (Cui et al.); True: by the sum of the targets' weights, as torch's weighted cross-entropy
-    def __init__(self, class_counts=None, # training samples per class, in the order of the model's outputs
+    weighted_mean = False # with weights, 'mean' divides by the number of kept samples (Cui et al.); True: by the sum of their weights, as torch's weighted cross-entropy
+    def __init__(self, class_counts=None, # training samples per class, in the order of the model's outputs (a Series/dict: keyed by class code)
                  weight=None, # per-class weights; None: all 1
                  axis:int=-1, # the class axis of the model's output
-                 reduction:str='mean', # 'mean', 'sum' or 'none'
+                 reduction:str='mean', # 'mean' (over the samples whose target is not -100), 'sum' or 'none'
                 ):
         super().__init__()
         self.register_buffer('class_counts', None if class_counts is None else _check_counts(class_counts).float())
-        self.register_buffer('weight', None if weight is None else torch.as_tensor(weight, dtype=torch.float32))
-        self.axis, self.reduction = axis, reduction
+        self.register_buffer('weight', None if weight is None else torch.as_tensor(_ordered(weight, 'weight'), dtype=torch.float32))
+        self.axis, self.reduction = axis, _check_reduction(reduction)
 
     def per_sample(self, x:torch.Tensor, y:torch.Tensor) -> torch.Tensor: raise NotImplementedError
 
     def forward(self, inp:torch.Tensor, targ:torch.Tensor) -> torch.Tensor:
         x = inp.transpose(self.axis, -1).contiguous()
         if targ.ndim > 1: targ = targ.transpose(self.axis, -1)   # as fastai's BaseLoss: inputs and targets alike
-        x, y = x.view(-1, x.shape[-1]), targ.contiguous().view(-1).long()
-        x, y = x.as_subclass(torch.Tensor), y.as_subclass(torch.Tensor)
+        x = x.view(-1, x.shape[-1]).as_subclass(torch.Tensor)
         if self.class_counts is not None: _check_n_classes(x, len(self.class_counts))
         if self.weight is not None: _check_n_classes(x, len(self.weight), 'weight')
+        y, keep = _check_targets(targ.contiguous(), x.shape[-1])
         loss = self.per_sample(x, y)
-        if self.weight is not None: loss = loss * self.weight.to(x.device)[y]
-        if self.reduction == 'mean':
-            return loss.sum() / self.weight.to(x.device)[y].sum() if self.weighted_mean and self.weight is not None else loss.mean()
-        if self.reduction == 'sum': return loss.sum()
-        return loss
+        w = None if self.weight is None else self.weight.to(x.device)[y]
+        if w is not None: loss = loss * w
+        return _reduce(loss, keep, self.reduction, w if self.weighted_mean else None)
 
     def activation(self, x:torch.Tensor) -> torch.Tensor:
         "Softmax over the class axis, as fastai's `CrossEntropyLossFlat`"
@@ -99,9 +157,10 @@ class ClassBalancedLoss(_CountLoss):
                  loss:str='softmax', # 'softmax' (cross-entropy) or 'focal'
                  gamma:float=2.0, # focusing parameter of the focal variant
                  axis:int=-1, # the class axis of the model's output
-                 reduction:str='mean', # 'mean', 'sum' or 'none'
+                 reduction:str='mean', # 'mean' (over the samples whose target is not -100), 'sum' or 'none'
                 ):
         if loss not in ('softmax', 'focal'): raise ValueError(f"loss must be 'softmax' or 'focal', got {loss!r}")
+        if class_counts is None: raise ValueError("ClassBalancedLoss needs class_counts: its weights are 1 / the effective number of samples of each class")
         super().__init__(class_counts, self.effective_weights(class_counts, beta), axis=axis, reduction=reduction)
         self.beta, self.loss, self.gamma = beta, loss, gamma
 
@@ -128,8 +187,9 @@ class LDAMLoss(_CountLoss):
                  s:float=30., # logit scale: 30 for a normalised (cosine) last layer, 1 for a plain linear one
                  weight=None, # per-class weights (set by `DRWCallback`); None: all 1
                  axis:int=-1, # the class axis of the model's output
-                 reduction:str='mean', # 'mean', 'sum' or 'none'
+                 reduction:str='mean', # 'mean' (over the samples whose target is not -100), 'sum' or 'none'
                 ):
+        if class_counts is None: raise ValueError("LDAMLoss needs class_counts: its margins are ∝ n_j^(-1/4), n_j the training samples of class j")
         super().__init__(class_counts, weight, axis=axis, reduction=reduction)
         if not max_m > 0: raise ValueError(f"max_m must be positive, got {max_m!r}")
         m = self.class_counts.double() ** -0.25
@@ -148,6 +208,7 @@ class DRWCallback(Callback):
     def __init__(self, drw_epoch:int, # first epoch (from 0) trained with class-balanced weights
                  beta:float=0.9999, # β of the effective number of samples
                 ):
+        if not 0 <= beta < 1: raise ValueError(f"beta must be in [0, 1), got {beta!r}")
         self.drw_epoch, self.beta = drw_epoch, beta
 
     def before_fit(self):
@@ -168,7 +229,7 @@ class LogitAdjustedLoss(_CountLoss):
                  prior=None, # class probabilities summing to one, instead of `class_counts`
                  weight=None, # per-class weights; None: all 1
                  axis:int=-1, # the class axis of the model's output
-                 reduction:str='mean', # 'mean', 'sum' or 'none'
+                 reduction:str='mean', # 'mean' (over the samples whose target is not -100), 'sum' or 'none'
                 ):
         lp = _log_prior(class_counts, prior)
         super().__init__(lp.exp(), weight, axis=axis, reduction=reduction)
@@ -183,8 +244,9 @@ class BalancedSoftmaxLoss(_CountLoss):
     def __init__(self, class_counts, # training samples per class, in the order of the model's outputs
                  weight=None, # per-class weights; None: all 1
                  axis:int=-1, # the class axis of the model's output
-                 reduction:str='mean', # 'mean', 'sum' or 'none'
+                 reduction:str='mean', # 'mean' (over the samples whose target is not -100), 'sum' or 'none'
                 ):
+        if class_counts is None: raise ValueError("BalancedSoftmaxLoss needs class_counts: it adds log n_j to the logits")
         super().__init__(class_counts, weight, axis=axis, reduction=reduction)
 
     def per_sample(self, x, y): return F.cross_entropy(x + torch.log(self.class_counts.to(x.device)), y, reduction='none')
@@ -281,7 +343,7 @@ def shot_accuracy(y_true, # true class codes (or labels) of the test samples
 # %% ../nbs/05_losses.ipynb #fad77209
 def _shot(y_true, y_pred, shot='few', **kwargs): return shot_accuracy(y_true, y_pred, **kwargs)[shot]
 
-def ShotAccuracy(train_counts, # training samples per class, indexed by class code
+def ShotAccuracy(train_counts, # training samples per class: a sequence in class-code order, or a Series/dict keyed by class code
                  shot:str='few', # 'many', 'medium' or 'few'
                  many:int=100, # more than `many` training samples: many-shot
                  few:int=20, # fewer than `few`: few-shot
@@ -289,4 +351,4 @@ def ShotAccuracy(train_counts, # training samples per class, indexed by class co
     "A fastai metric: `shot_accuracy`'s accuracy of the `shot` group"
     if shot not in ('many', 'medium', 'few'): raise ValueError(f"shot must be 'many', 'medium' or 'few', got {shot!r}")
     return AccumMetric(_shot, dim_argmax=-1, to_np=True, invert_arg=True, flatten=True, name=f'{shot}_shot_acc',
-                       shot=shot, train_counts=list(np.asarray(train_counts)), many=many, few=few)
+                       shot=shot, train_counts=_check_counts(train_counts, 'train_counts', allow_zero=True).tolist(), many=many, few=few)

@@ -12,7 +12,8 @@ from hierlearn.hierarchy import Hierarchy
 from hierlearn.ingrain import (HIER_METHODS, CRMClassifier, EmbeddingLoss, HierLabelSmoothingLoss, HXELoss, MultiLevelLoss,
                                SoftLabelLoss, TreeSoftmaxLoss, crm_decode, expected_calibration_error, hier_distance_at_k,
                                hier_embeddings, hier_evaluate, hier_learner, hier_loss, hier_prf, leaf_preds, level_accuracy,
-                               mistake_severity, rare_classes, rare_recall, top1_error, MistakeSeverity, Top1Error)
+                               mistake_severity, rare_classes, rare_recall, top1_error, MistakeSeverity, Top1Error,
+                               n_outputs, _class_distances)
 
 pytestmark = [pytest.mark.filterwarnings('ignore:.*load_learner.*'),      # fastai's pickle-safety warning; our own files
               pytest.mark.filterwarnings('ignore:The given NumPy array is not writable')]
@@ -28,6 +29,20 @@ UNEVEN = Hierarchy.from_nested({'r': {'A': {'A1': ['a', 'b', 'c'], 'A2': ['d']},
 def test_toy_tree_distances():
     assert TREE.leaves == LEAVES
     np.testing.assert_array_equal(TREE.distance_matrix().to_numpy(), D)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.integers(0, 10**6), min_size=1, max_size=60), st.randoms(use_true_random=False))
+def test_class_distances_are_the_pairwise_distance(draws, rnd):
+    """On random trees, for a random subset of leaves in random order: `_class_distances` is `Hierarchy.distance` of each pair"""
+    parents = {0: None}
+    for i, d in enumerate(draws, start=1): parents[i] = d % i          # a random recursive tree on 0..len(draws)
+    tree = Hierarchy(parents)
+    if len(tree.leaves) < 2: return
+    classes = rnd.sample(tree.leaves, rnd.randint(2, len(tree.leaves)))
+    D = _class_distances(tree, classes)
+    assert D.dtype == np.int64
+    np.testing.assert_array_equal(D, [[tree.distance(a, b) for b in classes] for a in classes])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -208,6 +223,30 @@ def test_losses_restrict_the_tree_to_the_classes():
     assert loss.n_out == 5 and loss.vocab == ['b3', 'a1', 'b1']   # A, a1, B, b1, b3
     torch.testing.assert_close(loss.activation(torch.randn(4, 5)).sum(1), torch.ones(4))
     assert MultiLevelLoss(TREE, classes=['b3', 'a1']).levels == [['B', 'A'], ['b3', 'a1']]
+
+
+@pytest.mark.parametrize('method', HIER_METHODS)
+def test_ignore_index_on_an_uneven_tree(method):
+    """Targets -100 are skipped by every method alike, also where the classes are a subset in vocab order"""
+    classes = ['f', 'a', 'g', 'd']
+    n = n_outputs(hier_loss(method, UNEVEN, classes), len(classes))
+    z = torch.randn(7, n, generator=torch.Generator().manual_seed(0))
+    y = torch.tensor([0, -100, 1, 2, -100, 3, 0])
+    kept = y != -100
+    for reduction in ('mean', 'sum'):
+        loss = hier_loss(method, UNEVEN, classes, reduction=reduction)
+        torch.testing.assert_close(loss(z, y), loss(z[kept], y[kept]))
+    assert torch.isnan(hier_loss(method, UNEVEN, classes)(z[:2], torch.tensor([-100, -100])))   # nothing kept: NaN, as torch
+    if method != 'ce':
+        with pytest.raises(ValueError, match='target 4 is not a class code 0..3'): hier_loss(method, UNEVEN, classes)(z, y.clamp(min=4))
+
+
+def test_hier_losses_pickle_with_their_target_rules():
+    import pickle
+    for method in HIER_METHODS[1:]:
+        back = pickle.loads(pickle.dumps(hier_loss(method, TREE, reduction='sum')))
+        assert back.reduction == 'sum'
+        with pytest.raises(ValueError, match='target -1'): back(torch.randn(2, back.n_out), torch.tensor([0, -1]))
 
 
 # ---------------------------------------------------------------------------------------------
