@@ -31,7 +31,7 @@ from fastai.learner import Learner
 from fastai.metrics import Metric
 from fastai.optimizer import OptimWrapper
 from imblearn.over_sampling import SMOTE, SMOTENC
-from .data import load_dataset
+from .data import load_dataset, write_atomic
 from .imbalance import _quiet_fastai, FastaiTabularClassifier
 from .sampling import compare, rank_table, score_table, summarise_results, plot_cd, SAMPLER_DATASETS, CREDIT_DATASETS
 from .generative import (DeepOversampler, TabularEncoder, RaiseOnNaN, TrainingDivergedError, AEOversampler,
@@ -552,12 +552,14 @@ GENERATIVE_KEEL = SAMPLER_DATASETS[:20]  # the 20 smallest of chapter 02's KEEL 
 
 def _ranks_and_plots(keel:pd.DataFrame, out:Path):
     "Mean-rank tables and CD diagrams of the KEEL part"
-    for metric in ('g_mean', 'f1', 'roc_auc'): rank_table(keel, metric).to_csv(out/f'generative_ranks_{metric}.csv', float_format='%.4g')
+    for metric in ('g_mean', 'f1', 'roc_auc'):
+        ranks = rank_table(keel, metric)
+        write_atomic(out/f'generative_ranks_{metric}.csv', lambda p: ranks.to_csv(p, float_format='%.4g'))
     models = list(dict.fromkeys(keel.model))
     fig, axs = plt.subplots(len(models), 2, figsize=(13, 2.4 * len(models)), squeeze=False)
     for row, m in zip(axs, models):
         for ax, metric in zip(row, ('g_mean', 'f1')): plot_cd(score_table(keel, metric, model=m), title=f'{m}, {metric}', ax=ax)
-    fig.tight_layout(); fig.savefig(out/'generative_cd.png', dpi=110); plt.close(fig)
+    fig.tight_layout(); write_atomic(out/'generative_cd.png', lambda p: fig.savefig(p, dpi=110)); plt.close(fig)
 
 def run_generative(out:Path, # folder for the tables, plots and the task cache
                    quick:bool=False, # a tiny grid for a smoke test
@@ -579,9 +581,9 @@ def run_generative(out:Path, # folder for the tables, plots and the task cache
     res = compare(keel_sets, smp, keel_models, cv=cv, n_jobs=n_jobs, seed=seed, cache_dir=out/'cache')
     if credit_sets: res = pd.concat([res, compare(credit_sets, smp, mdl, cv=cv, n_jobs=n_jobs, seed=seed, cache_dir=out/'cache')], ignore_index=True)
     secs = time.perf_counter() - t0
-    res.to_csv(out/'generative_results.csv.gz', index=False)
+    write_atomic(out/'generative_results.csv.gz', lambda p: res.to_csv(p, index=False))  # results files atomically: never half a file
     summary = summarise_results(res)
-    summary.to_csv(out/'generative_summary.csv', index=False, float_format='%.6g')
+    write_atomic(out/'generative_summary.csv', lambda p: summary.to_csv(p, index=False, float_format='%.6g'))
     keel = summary[summary.dataset.str.startswith('keel/')]
     _ranks_and_plots(keel, out)
     quality = []
@@ -592,7 +594,7 @@ def run_generative(out:Path, # folder for the tables, plots and the task cache
         q = synthetic_minority(ds, {'SMOTE': sm, **{k: smp[k] for k in ('AE', 'VAE', 'GAN')}}, random_state=seed)
         tab = sample_quality(q['real'], q['synthetic'], q['holdout'], random_state=seed)
         quality.append(tab.assign(seconds=pd.Series(q['seconds'])).rename_axis('sampler').reset_index().assign(dataset=name))
-    if quality: pd.concat(quality).to_csv(out/'generative_quality.csv', index=False, float_format='%.4g')
+    if quality: write_atomic(out/'generative_quality.csv', lambda p: pd.concat(quality).to_csv(p, index=False, float_format='%.4g'))
     failed = (res.status != 'ok').sum() // res.metric.nunique()
     print(f"{len(res) // res.metric.nunique()} fits ({failed} failed) on {len(keel_sets) + len(credit_sets)} datasets in {secs / 60:.1f} min\n")
     print('Mean rank by G-mean on the KEEL sets (1 = best):\n', rank_table(keel, 'g_mean').round(2).to_string(), sep='')

@@ -18,7 +18,7 @@ from sklearn.neighbors import NearestNeighbors
 from sklearn.preprocessing import PowerTransformer, StandardScaler
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_array, check_is_fitted
+from sklearn.utils.validation import check_array, check_consistent_length, check_is_fitted
 from sklearn_compat.utils.validation import validate_data
 from imblearn.over_sampling.base import BaseOverSampler
 from imblearn.utils import check_target_type
@@ -27,7 +27,7 @@ from fastai.callback.tracker import EarlyStoppingCallback
 from fastai.data.core import DataLoaders
 from fastai.data.load import DataLoader
 from fastai.learner import Learner
-from fastai.torch_core import default_device, set_seed
+from fastai.torch_core import default_device, no_random
 from .imbalance import _quiet_fastai
 
 # %% auto #0
@@ -113,7 +113,7 @@ class TabularEncoder(TransformerMixin, BaseEstimator):
             if s.kind == 'numeric': out[:, s.start] = num[:, self.numeric_.index(s.column)]
             else:
                 cats = self.categories_[s.column]
-                codes = pd.Categorical(X[s.column].to_numpy(dtype=object), categories=cats).codes
+                codes = pd.Categorical(X[s.column].to_numpy(dtype=object), categories=cats).codes.astype(np.intp)  # int8 for few categories: start + code overflows past column 127
                 seen = codes >= 0
                 out[np.flatnonzero(seen), s.start + codes[seen]] = 1.
         return out
@@ -246,12 +246,18 @@ class DeepOversampler(BaseOverSampler):
         self.device, self.verbose = device, verbose
 
     def _check_X_y(self, X, y, accept_sparse=None):
-        "Like imbalanced-learn's check, but text and category columns pass (as in SMOTENC)"
+        "Check the target, refuse sparse input, check `X` (`_check_X`) and that `X` and `y` have as many rows, before any training"
         y, binarize_y = check_target_type(y, indicate_one_vs_all=True)
         if sparse.issparse(X): raise TypeError(f"{type(self).__name__} does not take sparse input: pass a dense array or DataFrame (X.toarray())")
-        if not isinstance(X, pd.DataFrame): X = check_array(X, dtype=None, ensure_all_finite=False, allow_nd=False)
-        validate_data(self, X=X, y=y, reset=True, skip_check_array=True)
+        X, table = self._check_X(X)
+        check_consistent_length(table, y)  # validate_data below skips it, with the array checks
+        validate_data(self, X=table, y=y, reset=True, skip_check_array=True)
         return X, y, binarize_y
+
+    def _check_X(self, X):
+        "`X` for `_fit_resample`, and the 2-D table imbalanced-learn's bookkeeping sees: like its check, but text and category columns pass (as in SMOTENC)"
+        if not isinstance(X, pd.DataFrame): X = check_array(X, dtype=None, ensure_all_finite=False, allow_nd=False)
+        return X, X
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -299,11 +305,12 @@ class DeepOversampler(BaseOverSampler):
         Z = self._fit_encoding(X)
         self.device_ = torch.device(self.device) if self.device is not None else default_device()
         seed = None if self.random_state is None else int(check_random_state(self.random_state).randint(2**31 - 1))
-        if seed is not None: set_seed(seed, reproducible=True)
         self._seed, rng = seed, np.random.default_rng(seed)
-        self._fit_generator(Z.astype(np.float32), codes.astype(np.int64))
         labels = [c for c, n in self.sampling_strategy_.items() if n > 0]
-        new = [self._sample(int(np.searchsorted(self.classes_, c)), int(self.sampling_strategy_[c]), rng) for c in labels]
+        # seeded: Python, NumPy and torch seeded and cudnn made deterministic, then the caller's states and flags put back
+        with no_random(seed, reproducible=True) if seed is not None else contextlib.nullcontext():
+            self._fit_generator(Z.astype(np.float32), codes.astype(np.int64))
+            new = [self._sample(int(np.searchsorted(self.classes_, c)), int(self.sampling_strategy_[c]), rng) for c in labels]
         Z_new = np.concatenate(new) if new else np.zeros((0, *Z.shape[1:]), np.float32)
         if not np.isfinite(Z_new).all():
             raise TrainingDivergedError(f"{type(self).__name__} generated NaN or infinite values; its training diverged: lower lr (now {self.lr})")
@@ -580,15 +587,12 @@ class DeepSMOTE(DeepOversampler):
                          lr=lr, patience=patience, valid_size=valid_size, device=device, verbose=verbose)
         self.k_neighbors, self.latent_dim, self.image_shape, self.width, self.penalty = k_neighbors, latent_dim, image_shape, width, penalty
 
-    def _check_X_y(self, X, y, accept_sparse=None):
+    def _check_X(self, X):
         "Images: (n, h, w), (n, h, w, c) or flattened rows; numbers only"
-        y, binarize_y = check_target_type(y, indicate_one_vs_all=True)
-        if sparse.issparse(X): raise TypeError("DeepSMOTE does not take sparse input: pass a dense array (X.toarray())")
         arr = X.to_numpy() if isinstance(X, pd.DataFrame) else check_array(X, dtype=None, ensure_all_finite=False, allow_nd=True)
         if arr.dtype.kind not in 'biuf': raise ValueError(f"DeepSMOTE needs numeric pixels, got dtype {arr.dtype}")
         if not np.isfinite(arr.astype(np.float64)).all(): raise ValueError("X has NaN or infinite pixels; fix or drop those images first")
-        validate_data(self, X=X if isinstance(X, pd.DataFrame) else arr.reshape(len(arr), -1), y=y, reset=True, skip_check_array=True)
-        return X, y, binarize_y
+        return X, X if isinstance(X, pd.DataFrame) else arr.reshape(len(arr), -1)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

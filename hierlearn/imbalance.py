@@ -7,7 +7,7 @@ Docs: https://hierlearn.github.io/hierlearn/imbalance.html.md"""
 # %% ../nbs/01_imbalance.ipynb #74e5d027
 from __future__ import annotations
 import functools, time, warnings
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 import numpy as np, pandas as pd
 import matplotlib.pyplot as plt
 from fastprogress.fastprogress import progress_bar
@@ -168,7 +168,7 @@ class FastaiTabularClassifier(ClassifierMixin, BaseEstimator):
         with _quiet_fastai(): return self._fit(X, y)
 
     def _fit(self, X, y):
-        from fastai.tabular.all import TabularPandas, Categorify, Normalize, CategoryBlock, tabular_learner, set_seed
+        from fastai.tabular.all import TabularPandas, Categorify, Normalize, CategoryBlock, tabular_learner, no_random
         X, y = self._frame(X), _check_labels(y, 'y')
         if len(X) != len(y): raise ValueError(f"X has {len(X)} rows but y has {len(y)} labels")
         self.classes_ = np.unique(y)
@@ -176,15 +176,16 @@ class FastaiTabularClassifier(ClassifierMixin, BaseEstimator):
         self.cat_names_ = list(X.select_dtypes(exclude='number').columns)
         self.cont_names_ = [c for c in X.columns if c not in self.cat_names_]
         df = X.assign(_target=np.searchsorted(self.classes_, y))
-        if self.random_state is not None: set_seed(self.random_state, reproducible=True)
-        to = TabularPandas(df, procs=[Categorify, Normalize], cat_names=self.cat_names_, cont_names=self.cont_names_,
-                           y_names='_target', y_block=CategoryBlock(), splits=(list(range(len(df))), []))
-        bs = self.bs or int(np.clip(len(df) // 20, 32, 256))
-        dls = to.dataloaders(bs=bs, num_workers=0, device=self.device)
-        loss = self.loss_func
-        if isinstance(loss, (type, functools.partial)): loss = loss(class_counts=np.bincount(df._target, minlength=len(self.classes_)))
-        self.learn_ = tabular_learner(dls, layers=list(self.layers), wd=self.wd, loss_func=loss)
-        with self.learn_.no_bar(), self.learn_.no_logging(): self.learn_.fit_one_cycle(self.epochs, self.lr)
+        # seeded: Python, NumPy and torch seeded and cudnn made deterministic, then the caller's states and flags put back
+        with no_random(self.random_state, reproducible=True) if self.random_state is not None else nullcontext():
+            to = TabularPandas(df, procs=[Categorify, Normalize], cat_names=self.cat_names_, cont_names=self.cont_names_,
+                               y_names='_target', y_block=CategoryBlock(), splits=(list(range(len(df))), []))
+            bs = self.bs or int(np.clip(len(df) // 20, 32, 256))
+            dls = to.dataloaders(bs=bs, num_workers=0, device=self.device)
+            loss = self.loss_func
+            if isinstance(loss, (type, functools.partial)): loss = loss(class_counts=np.bincount(df._target, minlength=len(self.classes_)))
+            self.learn_ = tabular_learner(dls, layers=list(self.layers), wd=self.wd, loss_func=loss)
+            with self.learn_.no_bar(), self.learn_.no_logging(): self.learn_.fit_one_cycle(self.epochs, self.lr)
         return self
 
     def predict_proba(self, X):

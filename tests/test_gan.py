@@ -1,6 +1,7 @@
 """Tests of hierlearn.gan beyond the chapter: imbalanced-learn's estimator checks, the mixed DataFrame round trip,
 sampling_strategy forms, multi-class, extra conditions, repeatability, pipelines, the sample-quality diagnostics,
 and the errors for bad input and diverging training."""
+from pathlib import Path
 import numpy as np, pandas as pd
 import pytest
 from sklearn.model_selection import cross_val_score, StratifiedKFold
@@ -13,6 +14,7 @@ from imblearn.utils.estimator_checks import parametrize_with_checks
 from hierlearn.generative import TrainingDivergedError
 from hierlearn.gan import (GANOversampler, synthetic_rows, two_sample_auc, distance_to_closest_record,
                            dcr_summary, marginal_distances, sample_quality)
+import hierlearn.gan as gan_module
 from tests.frames import mixed_frame, new_rows
 
 FAST = dict(epochs=3, random_state=0)
@@ -182,3 +184,27 @@ def test_diagnostics_on_smote_output_and_arrays():
     q = sample_quality(Xn[y.to_numpy() == 1], {'SMOTE': new})
     assert list(q.columns) == ['two-sample AUC', 'mean KS', 'mean TV', 'DCR ratio', 'copies'] and q.loc['SMOTE', 'copies'] == 0
     with pytest.raises(ValueError, match='removed rows'): synthetic_rows(Xn, Xn[:10], y[:10])
+
+
+# --- the chapter's runner
+
+def test_run_generative_writes_results_atomically(tmp_path, monkeypatch):
+    "A results file whose write dies half-way keeps its previous content, and no temporary file is left behind"
+    rng = np.random.default_rng(0)
+    fake = pd.DataFrame([dict(dataset=f'keel/d{d}', sampler=s, model='decision tree', metric=m, fold=f, value=rng.random(),
+                              status='ok', error='', fit_seconds=0.1)
+                         for d in range(4) for s in ('none', 'SMOTE', 'GAN') for m in ('g_mean', 'f1', 'roc_auc') for f in range(3)])
+    monkeypatch.setattr(gan_module, 'compare', lambda *a, **k: fake)  # the grid's results, without training anything
+    gan_module.run_generative(tmp_path, quick=True, n_jobs=1)
+    written = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    assert sorted(written) == ['generative_cd.png', 'generative_ranks_f1.csv', 'generative_ranks_g_mean.csv',
+                               'generative_ranks_roc_auc.csv', 'generative_results.csv.gz', 'generative_summary.csv']
+    to_csv = pd.DataFrame.to_csv
+    def dies_half_way(self, path=None, *args, **kwargs):
+        if Path(str(path)).name.startswith(('generative_summary', '.generative_summary')):
+            Path(path).write_text('dataset,sam'); raise OSError('disk full')
+        return to_csv(self, path, *args, **kwargs)
+    monkeypatch.setattr(pd.DataFrame, 'to_csv', dies_half_way)
+    with pytest.raises(OSError, match='disk full'): gan_module.run_generative(tmp_path, quick=True, n_jobs=1)
+    assert (tmp_path/'generative_summary.csv').read_bytes() == written['generative_summary.csv']
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(written)  # no temporary file left

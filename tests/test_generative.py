@@ -1,7 +1,9 @@
 """Tests of hierlearn.generative beyond the chapter: imbalanced-learn's estimator checks, the DataFrame round trip,
 the sampling_strategy forms, repeatability, pipelines, and the errors for bad input and diverging training."""
+import random
 import numpy as np, pandas as pd
 import pytest
+import torch
 from sklearn.model_selection import cross_val_score, StratifiedKFold
 from sklearn.tree import DecisionTreeClassifier
 from sklearn.utils.estimator_checks import (check_no_attributes_set_in_init, check_parameters_default_constructible,
@@ -9,12 +11,14 @@ from sklearn.utils.estimator_checks import (check_no_attributes_set_in_init, che
 from imblearn.pipeline import make_pipeline
 from imblearn.utils.estimator_checks import parametrize_with_checks
 from hierlearn.generative import AEOversampler, VAEOversampler, DeepSMOTE, TabularEncoder, TrainingDivergedError
+from hierlearn.gan import GANOversampler
 from hierlearn.sampling import compare
 from hierlearn.data import Dataset
 from tests.frames import mixed_frame, new_rows
 
 FAST = dict(epochs=2, random_state=0)
 SAMPLERS = [AEOversampler, VAEOversampler]
+DEEP_SAMPLERS = [*SAMPLERS, GANOversampler, DeepSMOTE]  # every DeepOversampler: the base's contract holds for all
 
 # imbalanced-learn's checks feed DeepSMOTE plain tables of 2, 3 or 20 columns: read them as 1×2, 1×3 and 4×5 images
 CHECK_IMAGE_SHAPES = {'check_samplers_fit': (1, 2), 'check_sampler_get_feature_names_out': (1, 3),
@@ -89,10 +93,15 @@ def test_float_strategy_binary(cls):
     assert yr.value_counts().to_dict() == {0: 60, 1: 30}
 
 
+def sixteen_columns():
+    "90 rows in three classes, 16 non-negative columns: a table for AE/VAE/GAN, 4×4 grey images for DeepSMOTE"
+    X, y = three_classes()
+    return np.abs(X[:, :4]).repeat(4, axis=1), y
+
+
 @pytest.mark.parametrize('cls', [*SAMPLERS, DeepSMOTE])
 def test_repeatable_with_a_seed(cls):
-    X, y = three_classes()
-    X = np.abs(X[:, :4]).repeat(4, axis=1)  # 16 columns: 4×4 images for DeepSMOTE
+    X, y = sixteen_columns()
     a, _ = cls(**FAST).fit_resample(X, y)
     b, _ = cls(**FAST).fit_resample(X, y)
     c, _ = cls(epochs=2, random_state=1).fit_resample(X, y)
@@ -166,3 +175,43 @@ def test_deepsmote_needs_image_shape_for_non_square_rows():
     X, y = np.random.default_rng(0).random((40, 12)), np.r_[np.zeros(30), np.ones(10)]
     with pytest.raises(ValueError, match='not square grey images'): DeepSMOTE(**FAST).fit_resample(X, y)
     assert DeepSMOTE(**FAST, image_shape=(3, 4)).fit_resample(X, y)[0].shape == (60, 12)
+
+
+@pytest.mark.parametrize('cls', DEEP_SAMPLERS)
+def test_rows_and_labels_must_match_before_any_training(cls, monkeypatch):
+    "X and y of different lengths: a ValueError naming both, from the base's checks (VAE and GAN used to return 95 rows with 90 labels)"
+    monkeypatch.setattr(cls, '_fit_resample', lambda *a, **k: pytest.fail('trained on mismatched X and y'))
+    X, y = sixteen_columns()
+    with pytest.raises(ValueError, match=r'inconsistent numbers of samples: \[95, 90\]'): cls(**FAST).fit_resample(np.r_[X, X[:5]], y)
+    with pytest.raises(ValueError, match=r'inconsistent numbers of samples: \[90, 85\]'): cls(**FAST).fit_resample(X, y[:85])
+    with pytest.raises(ValueError, match=r'inconsistent numbers of samples: \[90, 85\]'): cls(**FAST).fit(X, y[:85])
+
+
+@pytest.mark.parametrize('cls', DEEP_SAMPLERS)
+def test_seeded_fit_leaves_the_callers_random_state_and_cudnn_flags(cls, monkeypatch):
+    "A seeded fit_resample seeds its own work only: the caller's random, NumPy and torch streams and cudnn flags are as before"
+    monkeypatch.setattr(torch.backends.cudnn, 'deterministic', False)  # not what a seeded run sets (True, False)
+    monkeypatch.setattr(torch.backends.cudnn, 'benchmark', True)
+    X, y = sixteen_columns()
+    draw = lambda: (random.random(), np.random.rand(), torch.rand(1).item())
+    random.seed(1); np.random.seed(1); torch.manual_seed(1)
+    expected = draw()
+    random.seed(1); np.random.seed(1); torch.manual_seed(1)
+    cls(**FAST).fit_resample(X, y)
+    assert draw() == expected
+    assert (torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark) == (False, True)
+
+
+def test_wide_table_before_a_categorical_column():
+    "More than 127 encoded columns before a categorical one (pandas' category codes are int8): encoder round trip, then a sampler"
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(40, 130)), columns=[f'x{i}' for i in range(130)]).assign(c=rng.choice(['a', 'b', 'c'], 40).astype(object))
+    enc = TabularEncoder().fit(X)
+    Z = enc.transform(X)
+    assert Z.shape == (40, 133) and enc.spans[-1].start == 130 and (Z[:, 130:].sum(1) == 1).all()
+    back = enc.inverse_transform(Z)
+    pd.testing.assert_series_equal(back.c, X.c)
+    np.testing.assert_allclose(back.drop(columns='c'), X.drop(columns='c'), rtol=1e-4, atol=1e-4)
+    y = np.r_[np.zeros(30, int), np.ones(10, int)]
+    Xr, yr = AEOversampler(**FAST).fit_resample(X, y)
+    assert Xr.shape == (60, 131) and np.bincount(yr).tolist() == [30, 30] and set(Xr.c) <= {'a', 'b', 'c'}
