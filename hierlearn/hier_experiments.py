@@ -18,7 +18,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import RepeatedStratifiedKFold, train_test_split
 from sklearn.preprocessing import StandardScaler
 from imblearn.over_sampling import SMOTE
-from .data import load_dataset, make_long_tail, load_cifar
+from .data import load_dataset, make_long_tail, load_cifar, write_atomic, write_json_atomic, read_json_cache
 from .imbalance import _quiet_fastai
 from .hierarchy import Hierarchy, SiblingSMOTE, CIFAR100_HIERARCHY
 from .ingrain import hier_learner, hier_evaluate, crm_decode
@@ -139,6 +139,29 @@ def _hiclass():
     except ImportError: raise ImportError("the HiClass baselines need the `hiclass` package (pip install hiclass)") from None
     return hiclass
 
+def _per_parent_node_class(hiclass):
+    "HiClass's `LocalClassifierPerParentNode` with `predict_proba` fixed: each parent's classifier scores the rows routed to it, and only those"
+    from hiclass._hiclass_utils import _normalize_probabilities
+    class LocalClassifierPerParentNode(hiclass.LocalClassifierPerParentNode):
+        def _predict_proba_remaining_levels(self, X, y):
+            # HiClass 5 masks the rows of *every* parent at each one, so the parent that its set iteration (PYTHONHASHSEED)
+            # lists last overwrites all rows' probabilities; here each row gets those of the parent it was routed to
+            levels = []
+            for level in range(1, y.shape[1]):
+                proba_level = np.zeros((X.shape[0], self.max_level_dimensions_[level]))
+                for parent in sorted(set(y[:, level - 1]) - {''}):
+                    successors, rows = list(self.hierarchy_.successors(parent)), y[:, level - 1] == parent
+                    if not successors: continue
+                    node = self.hierarchy_.nodes[parent]
+                    clf = node.get('calibrator', node['classifier']) or node['classifier']
+                    proba = clf.predict_proba(X[rows])
+                    y[rows, level] = clf.classes_[proba.argmax(1)]
+                    for child in successors:
+                        proba_level[rows, self.global_class_to_index_mapping_[level][str(child)]] = proba[:, np.flatnonzero(clf.classes_ == child)[0]]
+                levels.append(proba_level)
+            return _normalize_probabilities(levels)
+    return LocalClassifierPerParentNode
+
 def _sklearn_probs(s:Setting, X_tr, y_tr, X_te, h:Hierarchy, seed:int):
     "Leaf probabilities of flat logistic regression or of HiClass's local classifiers (logistic regression at each node)"
     lr = LogisticRegression(max_iter=3000, random_state=seed)
@@ -148,7 +171,7 @@ def _sklearn_probs(s:Setting, X_tr, y_tr, X_te, h:Hierarchy, seed:int):
     if s.kind not in ('hiclass-node', 'hiclass-parent'): raise ValueError(f"unknown kind {s.kind!r}")
     hiclass, padded = _hiclass(), h.pad()   # HiClass wants paths of one length
     paths = np.array([padded.ancestors(c, include_self=True)[::-1][1:] for c in y_tr])
-    model = (hiclass.LocalClassifierPerNode if s.kind == 'hiclass-node' else hiclass.LocalClassifierPerParentNode)(local_classifier=lr, n_jobs=1)
+    model = (hiclass.LocalClassifierPerNode if s.kind == 'hiclass-node' else _per_parent_node_class(hiclass))(local_classifier=lr, n_jobs=1)
     model.fit(X_tr, paths)
     probs, classes = np.asarray(model.predict_proba(X_te), dtype=float), [str(c) for c in model.classes_[-1]]
     # HiClass decides top-down, and the argmax of its leaf probabilities can differ from that decision: put the
@@ -195,7 +218,8 @@ def _grid_task(dataset, X, y, h, split, s, seed, epochs, device, cache_dir):
     "One setting on one fold: tidy rows of metrics, read from the cache when there"
     repeat, fold, train, test = split
     path = None if cache_dir is None else Path(cache_dir)/_slug(dataset)/f'{_slug(s.name)}-{s.key}-s{seed}-e{epochs}-r{repeat}-f{fold}.json'
-    if path is not None and path.exists(): return json.loads(path.read_text())
+    cached = read_json_cache(path)   # None when absent, or unreadable (a warning names the file): then refit and rewrite it
+    if cached is not None: return cached
     import torch
     torch.set_num_threads(1)
     start = time.perf_counter()
@@ -207,9 +231,7 @@ def _grid_task(dataset, X, y, h, split, s, seed, epochs, device, cache_dir):
         scores = score_predictions(y[test], probs, classes, h, counts, decode)
         rows += [dict(dataset=dataset, setting=name, family=s.family, repeat=repeat, fold=fold, metric=k, value=v, fit_seconds=secs)
                  for k, v in scores.items()]
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(rows))
+    if path is not None: write_json_atomic(path, rows)   # a unique temporary file, renamed into place: never half a file
     return rows
 
 def hierarchy_grid(datasets=None, # names from `REAL_DATASETS` and `DIGITS_TAXONOMIES`; default: all of them
@@ -357,7 +379,8 @@ def cifar100_experiment(path, # the unpacked CIFAR-100 folder (`untar_data(URLs.
     rows = []
     for s in settings:
         cache = None if cache_dir is None else Path(cache_dir)/'cifar100'/f'{_slug(s.name)}-{s.key}-rho{imbalance_ratio}-e{epochs}-s{seed}-n{len(df)}.json'
-        if cache is not None and cache.exists(): rows += json.loads(cache.read_text()); continue
+        cached = read_json_cache(cache)
+        if cached is not None: rows += cached; continue
         dls = ImageDataLoaders.from_df(df, path=path, fn_col='fname', label_col='fine', valid_col='is_valid', bs=bs, seed=seed,
                                        item_tfms=FlipItem(p=0.5), batch_tfms=Normalize.from_stats([0.507, 0.487, 0.441], [0.267, 0.256, 0.276]),
                                        device=device, num_workers=0)
@@ -373,7 +396,7 @@ def cifar100_experiment(path, # the unpacked CIFAR-100 folder (`untar_data(URLs.
             scores = score_predictions(y_true, probs.numpy().astype(float), classes, CIFAR100_HIERARCHY, counts, decode)
             new += [dict(dataset='CIFAR-100-LT' if imbalance_ratio else 'CIFAR-100', setting=name, family=s.family, repeat=0, fold=0,
                          metric=k, value=v, fit_seconds=secs) for k, v in scores.items()]
-        if cache is not None: cache.parent.mkdir(parents=True, exist_ok=True); cache.write_text(json.dumps(new))
+        if cache is not None: write_json_atomic(cache, new)
         rows += new
     return pd.DataFrame(rows)
 
@@ -397,13 +420,14 @@ def run_hierarchy(out:Path, # folder for the tables, the plot and the per-fold c
                         ignore_index=True)
     else: print(f"CIFAR-100 skipped: {'no CUDA GPU' if not cuda else 'no CIFAR-100 folder (set HIERLEARN_CIFAR to the folder holding cifar100/)'}")
     minutes = (time.perf_counter() - start) / 60
-    res.to_csv(out/'hierarchy_results.csv.gz', index=False)
+    write_atomic(out/'hierarchy_results.csv.gz', lambda p: res.to_csv(p, index=False))   # each file whole or not at all
     summary = summarise_grid(res)
-    summary.to_csv(out/'hierarchy_summary.csv', float_format='%.5g')
+    write_atomic(out/'hierarchy_summary.csv', lambda p: summary.to_csv(p, float_format='%.5g'))
     versus = compare_to_ce(res)
-    versus.to_csv(out/'hierarchy_vs_ce.csv', index=False, float_format='%.5g')
-    rare_class_recall(res).to_csv(out/'hierarchy_rare_recall.csv', index=False, float_format='%.4g')
-    fig = plot_tradeoff(res); fig.savefig(out/'hierarchy_tradeoff.png', dpi=120); plt.close(fig)
+    write_atomic(out/'hierarchy_vs_ce.csv', lambda p: versus.to_csv(p, index=False, float_format='%.5g'))
+    rare = rare_class_recall(res)
+    write_atomic(out/'hierarchy_rare_recall.csv', lambda p: rare.to_csv(p, index=False, float_format='%.4g'))
+    fig = plot_tradeoff(res); write_atomic(out/'hierarchy_tradeoff.png', lambda p: fig.savefig(p, dpi=120)); plt.close(fig)
     print(f"{res.groupby(['dataset', 'setting', 'repeat', 'fold']).ngroups} fold results in {minutes:.1f} min\n")
     cols = ['dataset', 'setting', 'top1_error', 'd_top1_points', 'severity', 'severity_change', 'd_rare_recall_points', 'goal']
     print(versus[cols].round(3).to_string(index=False))

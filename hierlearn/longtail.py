@@ -22,7 +22,7 @@ from fastcore.parallel import parallel
 from fasttransform import DisplayedTransform
 with warnings.catch_warnings():   # fastai's import trips torch's harmless torch.jit deprecation warning
     warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated')
-    from fastai.torch_core import default_device, set_seed, TensorImage, TensorCategory, rank_distrib, num_distrib
+    from fastai.torch_core import default_device, set_seed, no_random, TensorImage, TensorCategory, rank_distrib, num_distrib
     from fastai.data.core import TfmdDL, DataLoaders
     from fastai.data.transforms import IntToFloatTensor, Normalize
     from fastai.callback.core import Callback
@@ -33,7 +33,7 @@ with warnings.catch_warnings():   # fastai's import trips torch's harmless torch
     from fastai.callback.schedule import ParamScheduler
     from fastai.callback.channelslast import ChannelsLast
     from fastai.callback.fp16 import MixedPrecision
-from .data import load_cifar, make_long_tail, CIFAR10_CLASSES, CIFAR100_COARSE
+from .data import load_cifar, make_long_tail, CIFAR10_CLASSES, CIFAR100_COARSE, write_atomic
 from .losses import ClassBalancedLoss, LDAMLoss, DRWCallback, LogitAdjustedLoss, BalancedSoftmaxLoss, ShotAccuracy
 
 # %% auto #0
@@ -221,6 +221,7 @@ def cifar_lt_dls(source:str|Path='cifar10', # 'cifar10', 'cifar100' (see `cifar_
     tfms = [IntToFloatTensor(), PadCropFlip(4), Normalize.from_stats(CIFAR_MEAN, CIFAR_STD, cuda=False)]
     train = ImageTensorDL(tensors(lt, 0), bs=bs, shuffle=True, drop_last=False, after_batch=tfms, device=device)
     train.rng.seed(seed)
+    train.n_inp   # fastai's first look at a batch's types crops one item at random: here, not inside whichever training run comes first
     valid = ImageTensorDL(tensors(val, 1), bs=val_bs or 4 * bs, shuffle=False, after_batch=tfms, device=device)
     return DataLoaders(train, valid, path=root, device=device)
 
@@ -386,17 +387,20 @@ def _distributed_device(device):
     return torch.device('cuda', local)
 
 def _train_one(dls, dataset, rho, method, epochs, seed, quiet):
-    "Train one method with the recipe; its result row and its per-epoch history"
-    set_seed(seed)
-    timer = PhaseTimer()
-    learn = longtail_learner(dls, method, epochs=epochs, cbs=timer)
-    t0 = time.perf_counter()
-    if num_distrib() > 1:
-        import fastai.distributed   # patches `Learner.distrib_ctx`; needs Accelerate, so only imported when launched by it
-        ctx = learn.distrib_ctx(sync_bn=False)
-    else: ctx = nullcontext()
-    with learn.no_bar(), (learn.no_logging() if quiet else nullcontext()), ctx: learn.fit_warmup_step(epochs)
-    seconds = time.perf_counter() - t0
+    "Train one method with the recipe; its result row and its per-epoch history, fixed by `seed` whatever ran before it"
+    # `no_random` seeds random, NumPy and torch (weights, crops, flips) and gives the caller its states back afterwards
+    with no_random(seed, reproducible=False):
+        if torch.device(dls.device).type == 'cuda': torch.backends.cudnn.benchmark = True   # fixed input size: cuDNN's fastest kernels, as the LDAM-DRW code (restored on exit)
+        dls.train.rng.seed(seed)   # the shuffling: the methods of one (dataset, ρ) share these DataLoaders, so each starts it afresh
+        timer = PhaseTimer()
+        learn = longtail_learner(dls, method, epochs=epochs, cbs=timer)
+        t0 = time.perf_counter()
+        if num_distrib() > 1:
+            import fastai.distributed   # patches `Learner.distrib_ctx`; needs Accelerate, so only imported when launched by it
+            ctx = learn.distrib_ctx(sync_bn=False)
+        else: ctx = nullcontext()
+        with learn.no_bar(), (learn.no_logging() if quiet else nullcontext()), ctx: learn.fit_warmup_step(epochs)
+        seconds = time.perf_counter() - t0
     names = ['train_loss', 'valid_loss', 'top1', 'many', 'medium', 'few']
     hist = pd.DataFrame([v for v in learn.recorder.values], columns=names)
     for c in ('top1', 'many', 'medium', 'few'): hist[c] = 100 * hist[c]
@@ -408,6 +412,40 @@ def _train_one(dls, dataset, rho, method, epochs, seed, quiet):
                train_images_per_s=n_train * epochs / sum(timer.train_s), device=str(dls.device),
                precision=_precision(None, torch.device(dls.device)), processes=max(1, num_distrib()))
     return row, hist
+
+def _key(dataset, rho, method, epochs, seed) -> tuple:
+    "A run's key, the same whether its values come from the arguments or from a CSV (where 10 may read back as 10.0)"
+    return str(dataset), float(rho), str(method), int(epochs), int(seed)
+
+def _finished_runs(out:Path) -> tuple[list, list]:
+    "Result rows and history frames of the runs a previous call finished in `out`; damage is named in a warning and those runs are redone"
+    def read(path, need):
+        if not path.exists(): return None
+        try: df = pd.read_csv(path)
+        except (ValueError, UnicodeDecodeError) as e:   # pandas' ParserError and EmptyDataError are ValueErrors
+            warnings.warn(f"cannot read {path} ({type(e).__name__}: {e}); its runs will be trained again and the file rewritten", stacklevel=4)
+            return None
+        missing = [c for c in need if c not in df.columns]
+        if missing:
+            warnings.warn(f"{path} lacks the columns {missing}; its runs will be trained again and the file rewritten", stacklevel=4)
+            return None
+        ok = df[need + [df.columns[-1]]].notna().all(axis=1)   # a row cut short by an interrupted write lacks its last field
+        if not ok.all():
+            warnings.warn(f"{path} has {(~ok).sum()} damaged row(s) (an empty key, top-1 or last field), the first on line {np.flatnonzero(~ok)[0] + 2}; "
+                          "their runs will be trained again", stacklevel=4)
+        return df[ok]
+    res, hist = read(out/_RESULTS, _RUN_KEY + ['top1']), read(out/_HISTORY, _RUN_KEY + ['epoch', 'top1'])
+    if res is None or not len(res): return [], []
+    keys = [_key(*r) for r in res[_RUN_KEY].itertuples(index=False)]
+    epochs_done = {} if hist is None else {_key(*k): n for k, n in hist.groupby(_RUN_KEY).epoch.nunique().items()}
+    whole = [epochs_done.get(k, 0) == k[3] for k in keys]   # a finished run has its row and one history row per epoch
+    if not all(whole):
+        warnings.warn(f"{out/_HISTORY} lacks the history of {len(whole) - sum(whole)} of the runs in {out/_RESULTS}; "
+                      "they will be trained again", stacklevel=3)
+    done = {k for k, w in zip(keys, whole) if w}
+    rows = [r for k, r, w in zip(keys, res.to_dict('records'), whole) if w]
+    hists = [hist[[_key(*r) in done for r in hist[_RUN_KEY].itertuples(index=False)]]] if hist is not None and rows else []
+    return rows, hists
 
 def _plot_results(res:pd.DataFrame):
     "Top-1 per method for each (dataset, ρ), with the anchors as black ticks"
@@ -441,13 +479,11 @@ def run_longtail(out:Path, # folder for the CSV files and the plot
     bad = [m for m in methods if m not in LONGTAIL_METHODS]
     if bad: raise ValueError(f"unknown methods {bad}; choose from {LONGTAIL_METHODS}")
     device = _distributed_device(torch.device(device) if device else default_device())
-    if device.type == 'cuda': torch.backends.cudnn.benchmark = True   # fixed input size: let cuDNN pick its fastest kernels, as the LDAM-DRW code does
     bs_per_process, is_main = max(1, bs // max(1, num_distrib())), rank_distrib() == 0
     if is_main: out.mkdir(parents=True, exist_ok=True)
-    rows = pd.read_csv(out/_RESULTS).to_dict('records') if (out/_RESULTS).exists() else []
-    hists = [pd.read_csv(out/_HISTORY)] if (out/_HISTORY).exists() else []
-    done = {tuple(str(r[k]) for k in _RUN_KEY) for r in rows}
-    with tempfile.TemporaryDirectory() as tmp:
+    rows, hists = _finished_runs(out)
+    done = {_key(*(r[k] for k in _RUN_KEY)) for r in rows}
+    with tempfile.TemporaryDirectory() as tmp, no_random(seed, reproducible=False):   # the caller's random states survive the run
         fixture = quick and data is None
         if fixture:
             for name in datasets: write_cifar_fixture(Path(tmp) / name, name, n_train=60, n_test=20, n_classes=10)
@@ -455,7 +491,7 @@ def run_longtail(out:Path, # folder for the CSV files and the plot
             if is_main: print("quick mode: a generated CIFAR-format fixture (synthetic images; its accuracies only show that the path runs)")
         for name in datasets:
             for rho in ratios:
-                todo = [m for m in methods if tuple(map(str, (name, rho, m, epochs, seed))) not in done]
+                todo = [m for m in methods if _key(name, rho, m, epochs, seed) not in done]
                 if not todo: continue
                 dls = cifar_lt_dls(name, rho, bs=bs_per_process, seed=seed, device=device, data=data)
                 for method in todo:
@@ -464,16 +500,17 @@ def run_longtail(out:Path, # folder for the CSV files and the plot
                     row['anchor'] = anchor.item() if len(anchor) and not fixture else np.nan   # CIFAR's figures, not the fixture's
                     row['data'] = 'generated fixture' if fixture else str(dls.path)
                     rows.append(row); hists.append(h)
-                    if is_main:
-                        pd.DataFrame(rows).to_csv(out/_RESULTS, index=False)
-                        pd.concat(hists, ignore_index=True).to_csv(out/_HISTORY, index=False)
+                    if is_main:   # after every run, each file whole or not at all: an interruption leaves the previous one
+                        res_so_far, hist_so_far = pd.DataFrame(rows), pd.concat(hists, ignore_index=True)
+                        write_atomic(out/_HISTORY, lambda p: hist_so_far.to_csv(p, index=False))
+                        write_atomic(out/_RESULTS, lambda p: res_so_far.to_csv(p, index=False))
                         published = f"published {row['anchor']:.1f}" if pd.notna(row['anchor']) else 'no published figure'
                         print(f"{name}-LT ρ={rho:g} {method:16} top-1 {row['top1']:5.1f} % ({published}), "
                               f"many/medium/few {row['many']:.1f}/{row['medium']:.1f}/{row['few']:.1f}, {row['seconds']:.0f} s")
     res = pd.DataFrame(rows)
     if is_main and len(res):
         fig = _plot_results(res)
-        fig.savefig(out/_PLOT, dpi=120, bbox_inches='tight'); plt.close(fig)
+        write_atomic(out/_PLOT, lambda p: fig.savefig(p, dpi=120, bbox_inches='tight')); plt.close(fig)
         print(f"wrote {out/_RESULTS}, {out/_HISTORY}, {out/_PLOT}")
     return res
 

@@ -92,3 +92,44 @@ def test_cifar100_folder_honours_the_environment(tmp_path, monkeypatch):
     assert cifar100_folder() is None   # the variable names a folder without cifar100/
     for split in ('train', 'test'): (tmp_path/'cifar100'/split).mkdir(parents=True)
     assert cifar100_folder() == tmp_path/'cifar100'
+
+
+
+_HICLASS_RUN = """
+import json, warnings
+warnings.filterwarnings('ignore')
+from hierlearn.hier_experiments import grid_task, fit_predict, Setting
+X, y, h, splits = grid_task('glass', n_splits=3, n_repeats=1)
+_, _, train, test = splits[0]
+out = {}
+for kind in ('hiclass-parent', 'hiclass-node'):
+    probs, classes = fit_predict(Setting('h', kind=kind), X.iloc[train], y[train], X.iloc[test], h)
+    out[kind] = [classes, probs.tolist()]
+print(json.dumps(out))
+"""
+
+def test_hiclass_probabilities_do_not_depend_on_the_hash_seed():
+    "Glass has two parents below its root: HiClass's probabilities must not depend on the order Python's sets list them in"
+    import json, os, subprocess
+    runs = []
+    for hash_seed in ('0', '1'):   # on CPython 3.11 these two list glass's parents in opposite orders
+        env = {**os.environ, 'PYTHONHASHSEED': hash_seed, 'OMP_NUM_THREADS': '1'}
+        r = subprocess.run([sys.executable, '-c', _HICLASS_RUN], capture_output=True, text=True, env=env, timeout=300)
+        assert r.returncode == 0, r.stderr[-2000:]
+        runs.append(json.loads(r.stdout.strip().splitlines()[-1]))
+    for kind in ('hiclass-parent', 'hiclass-node'): assert runs[0][kind] == runs[1][kind], kind   # exactly the same numbers
+
+
+def test_a_damaged_cache_file_is_named_and_refitted(tmp_path):
+    "Half a cache file (an interrupted write) is reported by its path and recomputed, not a JSONDecodeError for the whole grid"
+    import re
+    settings = [Setting('flat LR', kind='logreg', crm=True), Setting('HiClass', kind='hiclass-parent', family='HiClass')]
+    first = hierarchy_grid(['glass'], settings, n_splits=3, n_repeats=1, cache_dir=tmp_path, n_jobs=1)
+    damaged = sorted(tmp_path.rglob('*.json'))[2]
+    damaged.write_text(damaged.read_text()[:100])
+    with pytest.warns(UserWarning, match=re.escape(str(damaged))):
+        again = hierarchy_grid(['glass'], settings, n_splits=3, n_repeats=1, cache_dir=tmp_path, n_jobs=1)
+    pd.testing.assert_frame_equal(again.drop(columns='fit_seconds'), first.drop(columns='fit_seconds'))
+    assert len(again) == len(first) and damaged.read_text().endswith(']')                     # rewritten whole
+    assert sorted(p.name for p in tmp_path.rglob('*') if p.is_file() and p.name.startswith('.')) == []   # no temporary files left
+

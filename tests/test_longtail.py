@@ -211,3 +211,85 @@ def test_python_m_hierlearn_longtail_runs(data, tmp_path):
                        capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
     assert (tmp_path / 'longtail_results.csv').exists() and 'cifar10-LT ρ=4 ce' in r.stdout
+
+
+_NUMBERS = ['top1', 'many', 'medium', 'few', 'best_top1']
+
+
+def _run(out, data, methods):
+    return run_longtail(out, quick=True, device='cpu', data=data, epochs=2, methods=methods)
+
+
+def _numbers(res, method): return res.set_index('method').loc[method, _NUMBERS].tolist()
+
+
+def _history(out):
+    h = pd.read_csv(out / 'longtail_history.csv')
+    return h.sort_values(['method', 'epoch']).drop(columns=[]).reset_index(drop=True)[['method', 'epoch', 'train_loss', 'valid_loss'] + _NUMBERS[:4]]
+
+
+@pytest.fixture(scope='module')
+def clean(data, tmp_path_factory):
+    "An uninterrupted quick run of CE then LDAM-DRW: the numbers every other order, resume and repair must give"
+    out = tmp_path_factory.mktemp('clean')
+    return out, _run(out, data, ('ce', 'ldam_drw'))
+
+
+def test_a_run_does_not_depend_on_what_ran_before_it(data, clean, tmp_path):
+    out, both = clean
+    alone = _run(tmp_path / 'alone', data, ('ldam_drw',))
+    np.testing.assert_equal(_numbers(alone, 'ldam_drw'), _numbers(both, 'ldam_drw'))
+    pd.testing.assert_frame_equal(_history(tmp_path / 'alone'), _history(out).query("method == 'ldam_drw'").reset_index(drop=True))
+
+
+def test_a_resumed_run_gives_the_numbers_of_an_uninterrupted_one(data, clean, tmp_path):
+    out, both = clean
+    _run(tmp_path, data, ('ce',))                                         # interrupted after CE ...
+    resumed = _run(tmp_path, data, ('ce', 'ldam_drw'))                    # ... and resumed: trains LDAM-DRW only
+    for m in ('ce', 'ldam_drw'): np.testing.assert_equal(_numbers(resumed, m), _numbers(both, m))
+    pd.testing.assert_frame_equal(_history(tmp_path), _history(out))
+
+
+def test_a_run_leaves_the_callers_random_state_alone(data, tmp_path):
+    import random
+    random.seed(1); np.random.seed(1); torch.manual_seed(1)
+    before = random.getstate(), np.random.get_state()[1].copy(), torch.get_rng_state().clone()
+    flags = torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark
+    run_longtail(tmp_path, quick=True, device='cpu', data=data, epochs=1, methods=('ce',))
+    assert random.getstate() == before[0] and np.array_equal(np.random.get_state()[1], before[1])
+    assert torch.equal(torch.get_rng_state(), before[2])
+    assert (torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark) == flags
+
+
+def test_a_truncated_results_file_is_named_and_its_run_redone(data, clean, tmp_path):
+    out, both = clean
+    for f in ('longtail_results.csv', 'longtail_history.csv'): (tmp_path / f).write_bytes((out / f).read_bytes())
+    text = (tmp_path / 'longtail_results.csv').read_text()
+    (tmp_path / 'longtail_results.csv').write_text(text[:text.rindex('\n', 0, len(text) - 1) + 40])   # LDAM-DRW's row cut short
+    with pytest.warns(UserWarning, match=str(tmp_path / 'longtail_results.csv')):
+        again = _run(tmp_path, data, ('ce', 'ldam_drw'))
+    assert again.method.tolist() == ['ce', 'ldam_drw']
+    for m in ('ce', 'ldam_drw'): np.testing.assert_equal(_numbers(again, m), _numbers(both, m))
+    assert pd.read_csv(tmp_path / 'longtail_results.csv').notna()[['top1', 'data']].all().all()
+    pd.testing.assert_frame_equal(_history(tmp_path), _history(out))
+
+
+@pytest.mark.parametrize('damage', ['dataset,imbalance_ra', 'garbage "unclosed\n1,2\n', ''])
+def test_an_unreadable_results_file_is_named_and_every_run_redone(data, clean, tmp_path, damage):
+    out, both = clean
+    (tmp_path / 'longtail_results.csv').write_text(damage)
+    with pytest.warns(UserWarning, match=str(tmp_path / 'longtail_results.csv')):
+        again = _run(tmp_path, data, ('ce',))
+    np.testing.assert_equal(_numbers(again, 'ce'), _numbers(both, 'ce'))
+    assert len(pd.read_csv(tmp_path / 'longtail_results.csv')) == 1
+
+
+def test_results_are_written_whole(data, tmp_path, monkeypatch):
+    "An interrupted write leaves the previous file, not half a file (and no temporary file behind)"
+    _run(tmp_path, data, ('ce',))
+    before = (tmp_path / 'longtail_results.csv').read_bytes()
+    def fail(self, *a, **k): raise KeyboardInterrupt
+    monkeypatch.setattr(pd.DataFrame, 'to_csv', lambda self, path, *a, **k: (Path(path).write_text('half'), fail(self)))
+    with pytest.raises(KeyboardInterrupt): _run(tmp_path, data, ('ce', 'ldam_drw'))
+    assert (tmp_path / 'longtail_results.csv').read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['longtail_history.csv', 'longtail_results.csv', 'longtail_results.png']
