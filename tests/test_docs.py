@@ -5,7 +5,9 @@ points at a prebuilt one (`.ci/run` builds `_docs/` before pytest and sets it). 
 127.0.0.1 and opened in Debian's `chromium` through `chromedriver` (`apt-get install chromium
 chromium-driver`); without them the browser tests are skipped, unless `HIERLEARN_REQUIRE_BROWSER=1`
 (as in CI), where they fail. The book's structure comes from `_quarto.yml`, and the expected
-titles and plots from the notebooks in nbs/, not from the build script.
+titles and plots from the notebooks in nbs/, not from the build script. Every page is visited
+and checked for sideways overflow, with a screenshot each in `$HIERLEARN_DOCS_SCREENSHOTS` (else
+a temporary folder).
 """
 import functools, html, http.server, os, posixpath, re, shutil, subprocess, sys, tempfile, threading, warnings
 from pathlib import Path
@@ -188,7 +190,8 @@ def test_local_links_and_anchors_resolve(docs_dir):
             url = html.unescape(url)
             if _URL.match(url) or url.startswith("//"): continue
             path, _, frag = url.partition("#")
-            target = posixpath.normpath(posixpath.join(posixpath.dirname(name), path)) if path else name
+            if path.startswith("/"): target = path.lstrip("/")  # (MkDocs' 404.html links from the site root)
+            else: target = posixpath.normpath(posixpath.join(posixpath.dirname(name), path)) if path else name
             if target not in pages:
                 # a chapter not written yet is fine; a link that missed the page of an existing notebook is not
                 if re.match(r"^\d+[a-zA-Z0-9]*_", Path(target).name) or target.endswith(".ipynb"): bad.append(f"{name}: {url}")
@@ -202,8 +205,8 @@ def test_local_links_and_anchors_resolve(docs_dir):
 
 
 def _code_blocks(text):
-    "The text of the rendered code inputs of a page"
-    blocks = re.findall(r'<div class="input_area">(.*?)</pre>', text, re.DOTALL)
+    "The text of the rendered code inputs of a page (mkdocs-jupyter's JupyterLab markup)"
+    blocks = re.findall(r'<div class="[^"]*\bjp-InputArea-editor\b.*?<pre\b[^>]*>(.*?)</pre>', text, re.DOTALL)
     return [html.unescape(re.sub(r"<[^>]+>", "", b)).strip() for b in blocks]
 
 
@@ -212,6 +215,7 @@ def test_hidden_cells_and_directives_do_not_show(docs_dir):
     for _, nb in book():
         text = (docs_dir / page_of(nb)).read_text(encoding="utf-8")
         blocks = _code_blocks(text)
+        assert blocks or nb == "index.ipynb", f"{page_of(nb)}: no code cell found (has the page markup changed?)"
         shown = [b for b in blocks if re.search(r"^\s*#\s*\|", b, re.MULTILINE)]
         assert not shown, f"{page_of(nb)} shows cell directives: {shown[:2]}"
         for c in nbformat.read(NBS / nb, as_version=4).cells:
@@ -265,3 +269,94 @@ def test_chapter_page_from_home_shows_its_plot_and_title(browser, site_url):
     assert browser.title.startswith(title), f"{page}: page title {browser.title!r}, chapter title {title!r}"
     h1 = browser.find_element("css selector", "h1").text.strip()
     assert h1 == title, f"{page}: first heading {h1!r}, chapter title {title!r}"
+
+
+# Every element of the page's text column either fits in it or sits in a box of its own that scrolls
+# sideways (overflow-x: auto or scroll, holding no h1/h2, so not the whole page or notebook); an element
+# cut off by an `overflow: hidden` box on the way counts as overflowing. The page is never wider than the window.
+_OVERFLOW_JS = """
+const col = document.querySelector('article') || document.querySelector('main') || document.body;
+const box = col.getBoundingClientRect(), right = box.right + 1, left = box.left - 1;
+const bad = [];
+for (const el of col.querySelectorAll('*')) {
+  const r = el.getBoundingClientRect();
+  if (r.width === 0 || r.height === 0 || getComputedStyle(el).visibility === 'hidden') continue;
+  // a box may fit while its content spills out of it (a long line in a <pre>): measure the content
+  const spill = getComputedStyle(el).overflowX === 'visible' ? r.left + el.scrollWidth : r.right;
+  if (Math.max(r.right, spill) <= right && r.left >= left) continue;
+  let p = el.parentElement, ok = false;
+  for (; p && p !== col; p = p.parentElement) {
+    const ox = getComputedStyle(p).overflowX;
+    if (/auto|scroll/.test(ox) && !p.querySelector('h1, h2')) { ok = true; break; }
+    if (/hidden|clip/.test(ox)) break;
+  }
+  if (ok) continue;
+  // report the innermost box (a text span's overflow shows as its block's spill)
+  if (getComputedStyle(el).display.startsWith('inline') && !/^(IMG|SVG|TABLE|CANVAS|VIDEO|IFRAME)$/i.test(el.tagName)) continue;
+  const outer = bad.findIndex(b => b.el.contains(el));
+  if (outer >= 0) bad.splice(outer, 1);
+  const heading = [...col.querySelectorAll('h1, h2, h3')].filter(h => h.compareDocumentPosition(el) & 4).pop();
+  bad.push({el, tag: el.tagName.toLowerCase(), cls: String(el.getAttribute('class') || '').slice(0, 50),
+            width: Math.round(Math.max(r.width, spill - r.left)), overshoot: Math.round(Math.max(Math.max(r.right, spill) - right, left - r.left)),
+            under: heading ? heading.textContent.replace('¶', '').trim().slice(0, 50) : '',
+            text: (el.textContent || '').trim().replace(/\\s+/g, ' ').slice(0, 50)});
+  if (bad.length >= 50) break;
+}
+return {scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth,
+        colWidth: Math.round(box.width), bad: bad.map(({el, ...b}) => b)};
+"""
+
+
+@pytest.fixture(scope="module")
+def screenshot_dir(tmp_path_factory):
+    "Where the per-chapter screenshots go: $HIERLEARN_DOCS_SCREENSHOTS if set, else a temporary folder"
+    d = os.environ.get("HIERLEARN_DOCS_SCREENSHOTS")
+    if d: Path(d).mkdir(parents=True, exist_ok=True)
+    return Path(d) if d else tmp_path_factory.mktemp("screenshots")
+
+
+def _overflow(browser):
+    return browser.execute_script(_OVERFLOW_JS)
+
+
+def test_overflow_check_sees_a_wide_line(browser, site_url):
+    "The check below is not blind: a long unbroken line in a <pre> that does not scroll is reported"
+    browser.set_window_size(1280, 1000)
+    browser.get(site_url + "index.html")
+    browser.execute_script("""const col = document.querySelector('article') || document.querySelector('main') || document.body;
+        const pre = document.createElement('pre'); pre.style.overflow = 'visible'; pre.textContent = 'x'.repeat(500);
+        col.appendChild(pre);""")
+    r = _overflow(browser)
+    assert r["colWidth"] > 300, r
+    assert any(b["tag"] == "pre" and b["text"].startswith("xxx") for b in r["bad"]), r
+
+
+@pytest.mark.parametrize("width", [1280, 768])
+def test_every_page_fits_the_window_and_loads_nothing_from_the_network(browser, site_url, screenshot_dir, width):
+    """Every page of the book at a laptop's and a tablet's width: a screenshot each (in `screenshot_dir`),
+    nothing wider than the window or than the text column unless it scrolls in its own box, no image
+    broken, and nothing fetched from anywhere but the local server"""
+    from selenium.webdriver.support.ui import WebDriverWait
+    browser.set_window_size(width, 1000)
+    problems = []
+    try:
+        for _, nb in book():
+            page = page_of(nb)
+            browser.get(site_url + page)
+            WebDriverWait(browser, 30).until(lambda d: d.execute_script(
+                "return document.readyState === 'complete' && Array.from(document.images).every(i => i.complete)"))
+            browser.save_screenshot(str(screenshot_dir / f"{Path(page).stem}-{width}.png"))
+            r = _overflow(browser)
+            if r["scrollWidth"] > r["innerWidth"]:
+                problems.append(f"{page}: page {r['scrollWidth']} px wide in a {r['innerWidth']} px window")
+            for b in r["bad"][:5]:
+                problems.append(f"{page}: <{b['tag']} class={b['cls']!r}> {b['width']} px, {b['overshoot']} px past the "
+                                f"{r['colWidth']} px text column, under {b['under']!r}: {b['text']!r}")
+            broken = browser.execute_script(
+                "return Array.from(document.images).filter(i => i.complete && i.naturalWidth === 0).map(i => i.src.slice(0, 60))")
+            if broken: problems.append(f"{page}: broken images {broken}")
+            remote = browser.execute_script("""return performance.getEntriesByType('resource').map(e => e.name)
+                .filter(u => !u.startsWith(location.origin) && !u.startsWith('data:') && !u.startsWith('blob:'))""")
+            if remote: problems.append(f"{page}: fetched from the network: {remote[:3]}")
+    finally: browser.set_window_size(1280, 1000)
+    assert not problems, f"(screenshots in {screenshot_dir})\n" + "\n".join(problems)
