@@ -35,18 +35,15 @@ class Experiment:
 def run_credit(out:Path, quick:bool=False, seed:int=0, device:str|None=None) -> pd.DataFrame:
     "The seed's experiment on `credit-default` and `german-credit`; writes credit_results.csv, credit_summary.csv and credit_pr.png"
     import matplotlib.pyplot as plt
-    from hierlearn.imbalance import credit_experiment, summarise, seed_comparison, plot_precision_recall
+    from hierlearn.imbalance import credit_experiment, summarise, credit_report, plot_precision_recall
     kw = dict(n_splits=2, n_repeats=1, inner_cv=2, epochs=2) if quick else dict(n_splits=5, n_repeats=3, inner_cv=3, epochs=5)
-    res, scores = credit_experiment('credit-default', random_state=seed, device=device, return_scores=True, **kw)
-    res = pd.concat([res, credit_experiment('german-credit', random_state=seed, device=device, **kw)], ignore_index=True)
+    res, scores = credit_experiment(['credit-default', 'german-credit'], random_state=seed, device=device, return_scores=True, **kw)
     write_atomic(out/'credit_results.csv', lambda p: res.to_csv(p, index=False))
-    summary = summarise(res)
-    write_atomic(out/'credit_summary.csv', lambda p: summary.to_csv(p))
-    ax = plot_precision_recall(scores)
+    write_atomic(out/'credit_summary.csv', lambda p: summarise(res).to_csv(p, float_format='%.6g'))
+    ax = plot_precision_recall(scores, 'credit-default')
     write_atomic(out/'credit_pr.png', lambda p: ax.figure.savefig(p, dpi=120, bbox_inches='tight'))
     plt.close(ax.figure)
-    print(summary.to_string(), '\n\nMinority-class F1 beside the seed (credit-default):\n', seed_comparison(res).to_string(), sep='')
-    print(f'\nwrote {out/"credit_results.csv"}, {out/"credit_summary.csv"}, {out/"credit_pr.png"}')
+    print(f'\n{credit_report(res)}\n\nwrote {out/"credit_results.csv"}, {out/"credit_summary.csv"}, {out/"credit_pr.png"}')
     return res
 
 # %% ../nbs/08_experiments.ipynb #c1c61be7
