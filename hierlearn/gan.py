@@ -6,7 +6,7 @@ Docs: https://hierlearn.github.io/hierlearn/gan.html.md"""
 
 # %% ../nbs/04_gan.ipynb #4e32a1e5
 from __future__ import annotations
-import contextlib, copy, io, numbers, time
+import contextlib, copy, io, numbers, time, warnings
 from functools import partial
 from pathlib import Path
 import numpy as np, pandas as pd
@@ -24,12 +24,14 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold, RepeatedStratifiedKFold, cross_val_predict
 from sklearn.neighbors import NearestNeighbors
 from sklearn.utils._param_validation import Interval
-from fastai.callback.core import Callback
-from fastai.callback.tracker import EarlyStoppingCallback, TrackerCallback
-from fastai.data.core import DataLoaders
-from fastai.learner import Learner
-from fastai.metrics import Metric
-from fastai.optimizer import OptimWrapper
+with warnings.catch_warnings():   # fastai's import trips torch's harmless torch.jit deprecation warning
+    warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated')
+    from fastai.callback.core import Callback
+    from fastai.callback.tracker import EarlyStoppingCallback, TrackerCallback
+    from fastai.data.core import DataLoaders
+    from fastai.learner import Learner
+    from fastai.metrics import Metric
+    from fastai.optimizer import OptimWrapper
 from imblearn.over_sampling import SMOTE, SMOTENC
 from .data import load_dataset, write_atomic
 from .imbalance import _quiet_fastai, FastaiTabularClassifier
@@ -556,9 +558,9 @@ def _ranks_and_plots(keel:pd.DataFrame, out:Path):
         ranks = rank_table(keel, metric)
         write_atomic(out/f'generative_ranks_{metric}.csv', lambda p: ranks.to_csv(p, float_format='%.4g'))
     models = list(dict.fromkeys(keel.model))
-    fig, axs = plt.subplots(len(models), 2, figsize=(13, 2.4 * len(models)), squeeze=False)
-    for row, m in zip(axs, models):
-        for ax, metric in zip(row, ('g_mean', 'f1')): plot_cd(score_table(keel, metric, model=m), title=f'{m}, {metric}', ax=ax)
+    panels = [(m, metric) for m in models for metric in ('g_mean', 'f1')]
+    fig, axs = plt.subplots(len(panels), 1, figsize=(7, 2.0 * len(panels)), squeeze=False)  # one column: readable text
+    for ax, (m, metric) in zip(axs[:, 0], panels): plot_cd(score_table(keel, metric, model=m), title=f'{m}, {metric}', ax=ax)
     fig.tight_layout(); write_atomic(out/'generative_cd.png', lambda p: fig.savefig(p, dpi=110)); plt.close(fig)
 
 def run_generative(out:Path, # folder for the tables, plots and the task cache

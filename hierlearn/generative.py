@@ -22,12 +22,14 @@ from sklearn.utils.validation import check_array, check_consistent_length, check
 from sklearn_compat.utils.validation import validate_data
 from imblearn.over_sampling.base import BaseOverSampler
 from imblearn.utils import check_target_type
-from fastai.callback.core import Callback
-from fastai.callback.tracker import EarlyStoppingCallback
-from fastai.data.core import DataLoaders
-from fastai.data.load import DataLoader
-from fastai.learner import Learner
-from fastai.torch_core import default_device, no_random
+with warnings.catch_warnings():   # fastai's import trips torch's harmless torch.jit deprecation warning
+    warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated')
+    from fastai.callback.core import Callback
+    from fastai.callback.tracker import EarlyStoppingCallback
+    from fastai.data.core import DataLoaders
+    from fastai.data.load import DataLoader
+    from fastai.learner import Learner
+    from fastai.torch_core import default_device, no_random
 from .imbalance import _quiet_fastai
 
 # %% auto #0

@@ -62,7 +62,7 @@ def _below(h:Hierarchy, nodes:list, classes:list) -> np.ndarray:
 
 def _class_distances(h:Hierarchy, classes:list) -> np.ndarray:
     "`h.distance` between all pairs of `classes`, an int64 matrix in their order (`Hierarchy.distance_matrix`)"
-    return h.distance_matrix(classes).to_numpy(dtype=np.int64)
+    return h.distance_matrix(classes).to_numpy(dtype=np.int64, copy=True)   # writable: torch refuses read-only arrays
 
 # %% ../nbs/07_ingraining.ipynb #2b55c745
 def _labels(y, name:str) -> np.ndarray:

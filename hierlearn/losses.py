@@ -6,15 +6,17 @@ Docs: https://hierlearn.github.io/hierlearn/losses.html.md"""
 
 # %% ../nbs/05_losses.ipynb #b83f82d6
 from __future__ import annotations
-import copy
+import copy, warnings
 import numpy as np, pandas as pd
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from fastai.losses import FocalLossFlat
-from fastai.callback.core import Callback
-from fastai.data.core import DataLoaders
-from fastai.metrics import AccumMetric
+with warnings.catch_warnings():   # fastai's import trips torch's harmless torch.jit deprecation warning
+    warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated')
+    from fastai.losses import FocalLossFlat
+    from fastai.callback.core import Callback
+    from fastai.data.core import DataLoaders
+    from fastai.metrics import AccumMetric
 from .sampling_fastai import balanced_weights, BalancedWeightedDL
 
 # %% auto #0

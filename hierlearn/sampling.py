@@ -27,7 +27,7 @@ from imblearn.combine import SMOTEENN, SMOTETomek
 from imblearn.ensemble import (EasyEnsembleClassifier, BalancedBaggingClassifier,
                                BalancedRandomForestClassifier, RUSBoostClassifier)
 from .data import Dataset, load_dataset, write_atomic, write_json_atomic, read_json_cache
-from .imbalance import evaluate, class_counts, tabular_preprocessor
+from .imbalance import evaluate, class_counts, tabular_preprocessor, quiet_worker_restarts
 
 # %% auto #0
 __all__ = ['SAMPLERS', 'ENSEMBLES', 'MODELS', 'DEFAULT_METRICS', 'SAMPLER_DATASETS', 'CREDIT_DATASETS', 'check_resampling_input',
@@ -270,11 +270,12 @@ def compare(datasets, # dataset names or `Dataset`s (one, or a list)
                                                clone(model), metrics, pos)))
     todo = [i for i in range(len(tasks)) if i not in done]
     if todo:
-        gen = Parallel(n_jobs=n_jobs, return_as='generator_unordered')(delayed(_indexed_task)(i, *tasks[i][2]) for i in todo)
-        if progress: gen = progress_bar(gen, total=len(todo))
-        for i, (scores, secs, status, error) in gen:
-            done[i] = dict(scores=scores, fit_seconds=secs, status=status, error=error)
-            if tasks[i][1] is not None: write_json_atomic(tasks[i][1], done[i])
+        with quiet_worker_restarts():  # joblib restarts a worker whose memory grew with its first PyTorch import: harmless
+            gen = Parallel(n_jobs=n_jobs, return_as='generator_unordered')(delayed(_indexed_task)(i, *tasks[i][2]) for i in todo)
+            if progress: gen = progress_bar(gen, total=len(todo))
+            for i, (scores, secs, status, error) in gen:
+                done[i] = dict(scores=scores, fit_seconds=secs, status=status, error=error)
+                if tasks[i][1] is not None: write_json_atomic(tasks[i][1], done[i])
     rows = [dict(**meta, metric=m, value=done[i]['scores'][m], fit_seconds=done[i]['fit_seconds'],
                  status=done[i]['status'], error=done[i]['error'])
             for i, (meta, _, _) in enumerate(tasks) for m in metrics]
@@ -337,7 +338,10 @@ def friedman_nemenyi(scores:pd.DataFrame, # datasets × methods, higher is bette
 def plot_cd(scores:pd.DataFrame, # datasets × methods, higher is better (e.g. `score_table(results, metric, model=...)`)
             alpha:float=0.05, # significance level
             title:str='', # title above the axis
-            ax=None, width:float=9.0):
+            ax=None, # axes to draw on; None: a new figure
+            width:float=6.5, # inches, of a new figure: a book page shows 6.5 in at 100 %, so the text is not scaled down
+            fontsize:float=10.0, # points, of all the text
+           ):
     "Critical-difference diagram: mean ranks on an axis, bars join methods that are not significantly different"
     st = friedman_nemenyi(scores, alpha)
     r, k = st['mean_ranks'], st['n_methods']
@@ -347,26 +351,26 @@ def plot_cd(scores:pd.DataFrame, # datasets × methods, higher is better (e.g. `
         while j + 1 < k and vals[j + 1] - vals[i] <= st['cd']: j += 1
         if j > i and not any(a <= i and j <= b for a, b in cliques): cliques.append((i, j))
     half, top = -(-k // 2), 0.5 - 0.07 * (len(cliques) + 1)
-    if ax is None: _, ax = plt.subplots(figsize=(width, 1.0 + 0.25 * half + 0.1 * len(cliques)))
+    if ax is None: _, ax = plt.subplots(figsize=(width, 1.1 + 0.28 * half + 0.1 * len(cliques)))
     ax.set_xlim(k + 0.5, 0.5)  # rank 1 (best) on the right, as in Demšar's diagrams
     ax.set_ylim(top - 0.2 * half, 1.15)
     ax.axis('off')
     ax.hlines(0.6, 1, k, color='k', lw=1)
-    for t in range(1, k + 1): ax.vlines(t, 0.6, 0.68, color='k', lw=1); ax.text(t, 0.72, str(t), ha='center', fontsize=8)
+    for t in range(1, k + 1): ax.vlines(t, 0.6, 0.68, color='k', lw=1); ax.text(t, 0.72, str(t), ha='center', fontsize=fontsize)
     for i, (name, rank) in enumerate(r.items()):  # best half labelled on the right, worst half on the left
         right = i < half
         y = top - 0.2 * (i if right else k - 1 - i)
         xtext = 0.55 if right else k + 0.45
         ax.plot([rank, rank, xtext], [0.6, y, y], color='k', lw=0.8)
-        ax.text(xtext, y, f' {name} ({rank:.2f})' if right else f'({rank:.2f}) {name} ', va='center', fontsize=8,
+        ax.text(xtext, y, f' {name} ({rank:.2f})' if right else f'({rank:.2f}) {name} ', va='center', fontsize=fontsize,
                 ha='left' if right else 'right')
     for c, (i, j) in enumerate(cliques):
         y = 0.53 - 0.07 * c
         ax.plot([vals[i] - 0.05, vals[j] + 0.05], [y, y], color='C3', lw=3, solid_capstyle='round')
     ax.plot([k, k - st['cd']], [0.95, 0.95], color='k', lw=1.5)
-    ax.text(k - st['cd'] / 2, 0.98, f"CD = {st['cd']:.2f}", ha='center', va='bottom', fontsize=8)
+    ax.text(k - st['cd'] / 2, 0.98, f"CD = {st['cd']:.2f}", ha='center', va='bottom', fontsize=fontsize)
     p = f"Friedman p = {st['pvalue']:.2g}, " if not np.isnan(st['pvalue']) else ''
-    ax.set_title(f"{title}{' — ' if title else ''}{p}{st['n_datasets']} datasets", fontsize=9, pad=2)
+    ax.set_title(f"{title}{' — ' if title else ''}{p}{st['n_datasets']} datasets", fontsize=fontsize, pad=2)
     return ax
 
 # %% ../nbs/02_sampling.ipynb #5c574b72
@@ -415,7 +419,7 @@ def run_samplers(out:Path, # folder for the tables, plots and the task cache
     write_atomic(out/'samplers_pipelines_roc_auc.csv', lambda p: rank_table(keel, 'roc_auc', within='all').to_csv(p, float_format='%.4g'))
     for metric in ('roc_auc', 'g_mean'):
         mods = list(dict.fromkeys(m for m in keel.model if m in MODELS or m not in ENSEMBLES))
-        fig, axs = plt.subplots(len(mods), 1, figsize=(9, 2.6 * len(mods)))
+        fig, axs = plt.subplots(len(mods), 1, figsize=(7, 2.75 * len(mods)))
         for ax, m in zip(np.atleast_1d(axs), mods): plot_cd(score_table(keel, metric, model=m), title=f'{m}, {metric}', ax=ax)
         fig.tight_layout(); write_atomic(out/f'samplers_cd_{metric}.png', lambda p: fig.savefig(p, dpi=110)); plt.close(fig)
     failed = (res.status != 'ok').sum() // res.metric.nunique()
