@@ -6,7 +6,7 @@ Docs: https://hierlearn.github.io/hierlearn/data.html.md"""
 
 # %% ../nbs/00_data.ipynb #5ece4cef
 from __future__ import annotations
-import difflib, functools, importlib, io, json, os, re, tempfile, warnings
+import difflib, functools, gzip, hashlib, importlib, io, json, os, re, shutil, tarfile, tempfile, warnings, zlib
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
@@ -14,9 +14,11 @@ from typing import Callable
 import numpy as np, pandas as pd
 
 # %% auto #0
-__all__ = ['CIFAR10_CLASSES', 'CIFAR100_SUPERCLASSES', 'CIFAR100_COARSE', 'Dataset', 'UnknownNameError', 'check_choice',
-           'list_datasets', 'load_dataset', 'register_hierarchy', 'registered_hierarchy', 'read_keel', 'dataset_table',
-           'make_long_tail', 'load_cifar', 'write_atomic', 'write_json_atomic', 'read_json_cache']
+__all__ = ['CIFAR10_CLASSES', 'CIFAR100_SUPERCLASSES', 'CIFAR100_COARSE', 'CIFAR_ENV', 'IMAGE_SUFFIXES', 'Dataset',
+           'UnknownNameError', 'check_choice', 'list_datasets', 'load_dataset', 'register_hierarchy',
+           'registered_hierarchy', 'read_keel', 'dataset_table', 'make_long_tail', 'is_archive', 'cache_folder',
+           'unpack_archive', 'cifar_path', 'load_cifar', 'read_images', 'write_atomic', 'write_json_atomic',
+           'read_json_cache']
 
 # %% ../nbs/00_data.ipynb #e8aa6cfb
 class _RegisteredHierarchy:
@@ -467,21 +469,90 @@ CIFAR100_SUPERCLASSES = { # superclass -> its 5 classes (Krizhevsky 2009)
 }
 CIFAR100_COARSE = {fine: coarse for coarse, fines in CIFAR100_SUPERCLASSES.items() for fine in fines}
 
+# %% ../nbs/00_data.ipynb #1aa766fa
+CIFAR_ENV = 'HIERLEARN_CIFAR'
+IMAGE_SUFFIXES = ('.png', '.jpg', '.jpeg')
+_ARCHIVE_SUFFIXES = ('.tgz', '.tar.gz', '.tar')
+_LAYOUT = "train/<class>/*.png (or *.jpg) and test/<class>/*.png, as fastai's untar_data(URLs.CIFAR) unpacks it"
+
+def _check_cifar_name(name:str):
+    if name not in ('cifar10', 'cifar100'): raise ValueError(f"CIFAR name must be 'cifar10' or 'cifar100', got {name!r}")
+
+def is_archive(path:str|Path # a file name
+              )->bool:
+    "Whether `path` names a tar archive, by its suffix: .tgz, .tar.gz or .tar"
+    return str(path).lower().endswith(_ARCHIVE_SUFFIXES)
+
+def cache_folder()->Path:
+    "hierlearn's cache folder: $XDG_CACHE_HOME/hierlearn, else ~/.cache/hierlearn"
+    return Path(os.environ.get('XDG_CACHE_HOME') or Path.home() / '.cache').expanduser() / 'hierlearn'
+
+def unpack_archive(archive:str|Path, # a .tgz, .tar.gz or .tar file
+                   cache:str|Path|None=None, # where to unpack; None: `cache_folder()`
+                  )->Path:
+    "The folder `archive` unpacks to in `cache`: unpacked on the first call (into a temporary folder, then renamed into place), reused after"
+    archive = Path(archive).expanduser()
+    if not archive.is_file(): raise FileNotFoundError(f"{archive} is not a file: expected a .tgz, .tar.gz or .tar archive")
+    if not is_archive(archive): raise ValueError(f"{archive} is not a .tgz, .tar.gz or .tar archive (by its name)")
+    archive, cache = archive.resolve(), (cache_folder() if cache is None else Path(cache).expanduser())
+    st = archive.stat()
+    tag = hashlib.sha1(f'{archive}|{st.st_size}|{st.st_mtime_ns}'.encode()).hexdigest()[:10]   # a changed archive gets a new folder
+    dest = cache / f"{archive.name.split('.')[0]}-{tag}"
+    if dest.is_dir(): return dest   # only a finished unpack is ever renamed to this name
+    cache.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=cache, prefix=f'.{dest.name}-'))
+    try:
+        try:
+            with tarfile.open(archive) as tar: tar.extractall(tmp, filter='data')   # 'data': no absolute paths, links out or devices
+        except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as e:
+            raise ValueError(f"cannot unpack {archive}: {type(e).__name__}: {e}") from e
+        try: tmp.rename(dest)
+        except OSError:
+            if not dest.is_dir(): raise   # else another process finished first: use its folder
+    finally: shutil.rmtree(tmp, ignore_errors=True)   # gone already after the rename
+    return dest
+
+def cifar_path(name:str='cifar10', # 'cifar10' or 'cifar100'
+               data:str|Path|None=None, # a folder or archive holding `name`/; None: $HIERLEARN_CIFAR, else fastai's data folder
+               download:bool=True, # download with fastai's `untar_data` when it is nowhere on disk
+              )->Path:
+    "The unpacked CIFAR folder `name`, from `data`, $HIERLEARN_CIFAR or fastai's data folder; an archive is unpacked once into the cache"
+    _check_cifar_name(name)
+    base, origin = (data, 'data') if data is not None else (os.environ.get(CIFAR_ENV), f'${CIFAR_ENV}')
+    if base:
+        where = Path(base).expanduser()
+        if not where.exists():
+            raise FileNotFoundError(f"{origin} is {base}, which does not exist. Point {origin} at the folder (or the .tgz archive) "
+                                    f"that holds {name}/, with {_LAYOUT}.")
+        folder = unpack_archive(where) if where.is_file() and is_archive(where) else where
+        root = folder / name
+        if (root/'train').is_dir() and (root/'test').is_dir(): return root
+        unpacked = f" (unpacked into {folder}, which holds: {', '.join(sorted(p.name for p in folder.iterdir())) or 'nothing'})" if folder != where else ''
+        raise FileNotFoundError(f"{origin} is {base}{unpacked}, but {root} has no train/ and test/ folders. Point {origin} at the folder "
+                                f"(or the .tgz archive) that holds {name}/, with {_LAYOUT}.")
+    from fastai.data.external import untar_data, URLs, fastai_path
+    root = fastai_path('data') / name
+    if (root/'train').is_dir(): return root
+    hint = (f"Put CIFAR where this machine can read it ({_LAYOUT}) and set {CIFAR_ENV} to the folder (or the .tgz archive) holding "
+            f"{name}/, or pass that folder as `data` (`--data` on the command line).")
+    if not download: raise FileNotFoundError(f"{name} is not in fastai's data folder ({root}) and {CIFAR_ENV} is not set. {hint}")
+    try: return untar_data(URLs.CIFAR if name == 'cifar10' else URLs.CIFAR_100)
+    except Exception as e:
+        raise FileNotFoundError(f"{name} is not on this machine and downloading it failed ({type(e).__name__}: {e}). {hint}") from e
+
 # %% ../nbs/00_data.ipynb #6ccdd9bf
 def load_cifar(name:str='cifar10', # 'cifar10' or 'cifar100'
-               path:str|Path|None=None, # the unpacked folder; None downloads it with fastai's `untar_data`
+               path:str|Path|None=None, # the unpacked folder (holding train/ and test/), or an archive holding `name`/; None: `cifar_path(name)`
                split:str='train', # 'train', 'test' or 'all' (both, with `is_valid` marking test images)
                label:str='fine', # 'fine' (the class) or 'coarse' (CIFAR-100's superclass)
               )->pd.DataFrame:
-    "Image paths (relative to `path`) and labels of CIFAR, ready for `ImageDataLoaders.from_df(df, path=...)`"
+    "Image paths (relative to `path`) and labels of CIFAR, PNG or JPEG, ready for `ImageDataLoaders.from_df(df, path=df.attrs['path'])`"
     check_choice(name, ('cifar10', 'cifar100'), 'CIFAR name')
     check_choice(split, ('train', 'test', 'all'), 'split')
     check_choice(label, ('fine', 'coarse'), 'label level')
     if name == 'cifar10' and label == 'coarse':
         raise ValueError("CIFAR-10 has no superclasses: use label='fine', or name='cifar100'")
-    if path is None:
-        from fastai.data.external import untar_data, URLs
-        path = untar_data(URLs.CIFAR if name == 'cifar10' else URLs.CIFAR_100)
+    if path is None or (is_archive(path) and Path(path).is_file()): path = cifar_path(name, data=path)
     root, classes = Path(path), (CIFAR10_CLASSES if name == 'cifar10' else list(CIFAR100_COARSE))
     rows = []
     for part in (['train', 'test'] if split == 'all' else [split]):
@@ -489,15 +560,34 @@ def load_cifar(name:str='cifar10', # 'cifar10' or 'cifar100'
         if not folder.is_dir():
             raise FileNotFoundError(f"{folder} does not exist; {root} holds: "
                                     f"{', '.join(sorted(p.name for p in root.iterdir())) if root.is_dir() else 'nothing (no such folder)'}")
-        rows += [(f.relative_to(root).as_posix(), f.parent.name, part == 'test') for f in sorted(folder.rglob('*.png'))]
+        rows += [(f.relative_to(root).as_posix(), f.parent.name, part == 'test') for f in sorted(folder.rglob('*'))
+                 if f.suffix.lower() in IMAGE_SUFFIXES and f.is_file()]
     df = pd.DataFrame(rows, columns=['fname', 'fine', 'is_valid'])
-    if df.empty: raise FileNotFoundError(f"No .png images under {root} for split {split!r}")
+    if df.empty: raise FileNotFoundError(f"No .png or .jpg images under {root} for split {split!r}")
     unknown = sorted(set(df['fine']) - set(classes))
     if unknown: raise ValueError(f"Folders {unknown} are not {name} classes; expected folders named like {classes[:5]}")
     if name == 'cifar100': df['coarse'] = df['fine'].map(CIFAR100_COARSE)
     df.insert(1, 'label', df[label])
     df.attrs['path'] = root
     return df
+
+# %% ../nbs/00_data.ipynb #fcb8873e
+def _read_rgb(path:Path)->np.ndarray:
+    from PIL import Image
+    with Image.open(path) as im: return np.asarray(im.convert('RGB'))
+
+def read_images(root:str|Path, # the folder the names are relative to (`df.attrs['path']` of `load_cifar`)
+                fnames, # image file names, relative to `root`
+                size:tuple=(32, 32), # the height and width every image must have
+               )->np.ndarray:
+    "The images `fnames` as an N×H×W×3 uint8 array, decoded on threads; a clear error for an image of another size"
+    from fastcore.parallel import parallel
+    root, fnames = Path(root), list(fnames)
+    if not fnames: return np.zeros((0, *size, 3), np.uint8)
+    imgs = parallel(_read_rgb, [root / f for f in fnames], threadpool=True, n_workers=min(16, os.cpu_count() or 1))
+    bad = [i for i, im in enumerate(imgs) if im.shape != (*size, 3)]
+    if bad: raise ValueError(f"expected {size[0]}×{size[1]} RGB images; {len(bad)} are not, e.g. {fnames[bad[0]]} ({imgs[bad[0]].shape})")
+    return np.stack(imgs)
 
 # %% ../nbs/00_data.ipynb #ad5d4634
 def write_atomic(path:str|Path, # the file to write

@@ -18,11 +18,10 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import RepeatedStratifiedKFold, train_test_split
 from sklearn.preprocessing import StandardScaler
 from imblearn.over_sampling import SMOTE
-from .data import load_dataset, make_long_tail, load_cifar, write_atomic, write_json_atomic, read_json_cache
+from .data import load_dataset, make_long_tail, load_cifar, cifar_path, write_atomic, write_json_atomic, read_json_cache
 from .imbalance import _quiet_fastai
 from .hierarchy import Hierarchy, SiblingSMOTE, CIFAR100_HIERARCHY
 from .ingrain import hier_learner, hier_evaluate, crm_decode
-from .longtail import cifar_path
 
 # %% auto #0
 __all__ = ['REAL_DATASETS', 'DIGITS_TAXONOMIES', 'SETTINGS', 'QUICK_SETTINGS', 'MAIN_METRICS', 'CIFAR_SETTINGS',

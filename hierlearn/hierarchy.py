@@ -15,13 +15,13 @@ from imblearn.over_sampling.base import BaseOverSampler
 from sklearn.neighbors import NearestNeighbors
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
-from .data import CIFAR100_SUPERCLASSES, register_hierarchy, write_atomic
+from .data import CIFAR10_CLASSES, CIFAR100_SUPERCLASSES, register_hierarchy, write_atomic
 from .sampling import check_resampling_input
 
 # %% auto #0
-__all__ = ['CIFAR100_HIERARCHY', 'ECOLI_HIERARCHY', 'TAXONOMIES', 'Hierarchy', 'cifar100_hierarchy', 'ecoli_hierarchy',
-           'yeast_hierarchy', 'glass_hierarchy', 'vehicle_hierarchy', 'satimage_hierarchy', 'page_blocks_hierarchy',
-           'zoo_hierarchy', 'taxonomy_table', 'SiblingSMOTE']
+__all__ = ['CIFAR100_HIERARCHY', 'ECOLI_HIERARCHY', 'TAXONOMIES', 'Hierarchy', 'cifar100_hierarchy', 'cifar10_hierarchy',
+           'cifar10_control_hierarchy', 'ecoli_hierarchy', 'yeast_hierarchy', 'glass_hierarchy', 'vehicle_hierarchy',
+           'satimage_hierarchy', 'page_blocks_hierarchy', 'zoo_hierarchy', 'taxonomy_table', 'SiblingSMOTE']
 
 # %% ../nbs/06_hierarchy.ipynb #f106c4e5
 def _find_cycle(parents:dict):
@@ -305,6 +305,26 @@ def cifar100_hierarchy() -> Hierarchy:
 
 CIFAR100_HIERARCHY = cifar100_hierarchy()
 
+# %% ../nbs/06_hierarchy.ipynb #c6858692
+_CIFAR10_WORDNET = {'cifar10': {'vehicle': {'craft': ['airplane', 'ship'], 'motor vehicle': ['automobile', 'truck']},
+                                'animal': {'bird': None, 'frog': None,
+                                           'mammal': {'carnivore': ['cat', 'dog'], 'ungulate': ['deer', 'horse']}}}}
+
+def cifar10_hierarchy() -> Hierarchy:
+    "CIFAR-10 by WordNet 3.0 hypernyms, one-child chains removed: vehicle {craft, motor vehicle}, animal {bird, frog, mammal {carnivore, ungulate}}"
+    return Hierarchy.from_nested(_CIFAR10_WORDNET)
+
+# %% ../nbs/06_hierarchy.ipynb #dc3fabdc
+def cifar10_control_hierarchy(seed:int=0 # seed of the random permutation of the classes
+                             ) -> Hierarchy:
+    "A control for `cifar10_hierarchy`: the same tree shape, the classes dealt into its leaf places at random (seeded)"
+    expert = cifar10_hierarchy()
+    leaves = expert.leaves
+    perm = np.random.default_rng(seed).permutation(len(leaves))
+    names = {n: f'group {i}' for i, n in enumerate(expert.internal_nodes)} | {leaf: leaves[j] for leaf, j in zip(leaves, perm)}
+    names[expert.root] = 'cifar10 (control)'
+    return Hierarchy({names[n]: None if expert.parent(n) is None else names[expert.parent(n)] for n in expert}, order=[names[n] for n in expert])
+
 # %% ../nbs/06_hierarchy.ipynb #18fff5a1
 def ecoli_hierarchy() -> Hierarchy:
     "E. coli localisation sites grouped by cell compartment (Horton & Nakai 1996; UCI ecoli.names)"
@@ -350,7 +370,8 @@ def zoo_hierarchy() -> Hierarchy:
 
 # %% ../nbs/06_hierarchy.ipynb #190da4ca
 TAXONOMIES = {'ecoli': ecoli_hierarchy, 'yeast': yeast_hierarchy, 'glass': glass_hierarchy, 'vehicle': vehicle_hierarchy,
-              'satimage': satimage_hierarchy, 'page-blocks': page_blocks_hierarchy, 'zoo': zoo_hierarchy}
+              'satimage': satimage_hierarchy, 'page-blocks': page_blocks_hierarchy, 'zoo': zoo_hierarchy,
+              'cifar10': cifar10_hierarchy, 'cifar10-control': cifar10_control_hierarchy}
 for _name, _factory in TAXONOMIES.items(): register_hierarchy(_name, _factory)
 
 def taxonomy_table() -> pd.DataFrame:

@@ -18,7 +18,6 @@ import matplotlib.pyplot as plt
 from PIL import Image
 from fastcore.basics import patch
 from fastcore.foundation import L
-from fastcore.parallel import parallel
 from fasttransform import DisplayedTransform
 with warnings.catch_warnings():   # fastai's import trips torch's harmless torch.jit deprecation warning
     warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated')
@@ -33,14 +32,14 @@ with warnings.catch_warnings():   # fastai's import trips torch's harmless torch
     from fastai.callback.schedule import ParamScheduler
     from fastai.callback.channelslast import ChannelsLast
     from fastai.callback.fp16 import MixedPrecision
-from .data import load_cifar, make_long_tail, CIFAR10_CLASSES, CIFAR100_COARSE, write_atomic
+from .data import (load_cifar, cifar_path, read_images, make_long_tail, CIFAR10_CLASSES, CIFAR100_COARSE, CIFAR_ENV,
+                            write_atomic, _check_cifar_name, _LAYOUT)
 from .losses import ClassBalancedLoss, LDAMLoss, DRWCallback, LogitAdjustedLoss, BalancedSoftmaxLoss, ShotAccuracy
 
 # %% auto #0
-__all__ = ['LONGTAIL_METHODS', 'LONGTAIL_ANCHORS', 'CIFAR_ENV', 'CIFAR_MEAN', 'CIFAR_STD', 'cifar_path', 'write_cifar_fixture',
-           'pad_crop_flip', 'PadCropFlip', 'ImageTensors', 'ImageTensorDL', 'cifar_lt_dls', 'BasicBlock',
-           'NormedLinear', 'resnet32', 'WarmupStepSchedule', 'longtail_loss', 'longtail_learner', 'PhaseTimer',
-           'run_longtail']
+__all__ = ['LONGTAIL_METHODS', 'LONGTAIL_ANCHORS', 'CIFAR_MEAN', 'CIFAR_STD', 'write_cifar_fixture', 'pad_crop_flip',
+           'PadCropFlip', 'ImageTensors', 'ImageTensorDL', 'cifar_lt_dls', 'BasicBlock', 'NormedLinear', 'resnet32',
+           'WarmupStepSchedule', 'longtail_loss', 'longtail_learner', 'PhaseTimer', 'run_longtail']
 
 # %% ../nbs/05a_longtail.ipynb #c57ffb42
 LONGTAIL_METHODS = ('ce', 'focal', 'cb_focal', 'ldam_drw', 'logit_adjusted', 'balanced_softmax')
@@ -56,35 +55,6 @@ LONGTAIL_ANCHORS = pd.DataFrame(
         ('balanced_softmax', 'Ren et al. 2020 (stronger augmentation)', (83.1, 90.9, 50.3, 63.1))]
      for (d, r), v in zip([('cifar10', 100), ('cifar10', 10), ('cifar100', 100), ('cifar100', 10)], vals)],
     columns=['method', 'dataset', 'imbalance_ratio', 'top1', 'source'])
-
-# %% ../nbs/05a_longtail.ipynb #31cc23fe
-CIFAR_ENV = 'HIERLEARN_CIFAR'
-_LAYOUT = "train/<class>/*.png and test/<class>/*.png, as fastai's untar_data(URLs.CIFAR) unpacks it"
-
-def _check_cifar_name(name:str):
-    if name not in ('cifar10', 'cifar100'): raise ValueError(f"CIFAR name must be 'cifar10' or 'cifar100', got {name!r}")
-
-def cifar_path(name:str='cifar10', # 'cifar10' or 'cifar100'
-               data:str|Path|None=None, # a folder holding `name`/; None: $HIERLEARN_CIFAR, else fastai's data folder
-               download:bool=True, # download with fastai's `untar_data` when it is nowhere on disk
-              ) -> Path:
-    "The unpacked CIFAR folder `name`, from `data`, $HIERLEARN_CIFAR or fastai's data folder; a clear error if absent"
-    _check_cifar_name(name)
-    base, origin = (data, 'data') if data is not None else (os.environ.get(CIFAR_ENV), f'${CIFAR_ENV}')
-    if base:
-        root = Path(base).expanduser() / name
-        if (root/'train').is_dir() and (root/'test').is_dir(): return root
-        raise FileNotFoundError(f"{origin} is {base}, but {root} has no train/ and test/ folders. Point {origin} at the folder "
-                                f"that holds {name}/, with {_LAYOUT}.")
-    from fastai.data.external import untar_data, URLs, fastai_path
-    root = fastai_path('data') / name
-    if (root/'train').is_dir(): return root
-    hint = (f"Put CIFAR where this machine can read it ({_LAYOUT}) and set {CIFAR_ENV} to the folder holding {name}/, "
-            "or pass that folder as `data` (`--data` on the command line).")
-    if not download: raise FileNotFoundError(f"{name} is not in fastai's data folder ({root}) and {CIFAR_ENV} is not set. {hint}")
-    try: return untar_data(URLs.CIFAR if name == 'cifar10' else URLs.CIFAR_100)
-    except Exception as e:
-        raise FileNotFoundError(f"{name} is not on this machine and downloading it failed ({type(e).__name__}: {e}). {hint}") from e
 
 # %% ../nbs/05a_longtail.ipynb #a1929550
 def _fixture_image(k:int, n_classes:int, rng:np.random.Generator) -> np.ndarray:
@@ -173,16 +143,6 @@ class ImageTensorDL(TfmdDL):
     def retain(self, res, b): return res
 
 # %% ../nbs/05a_longtail.ipynb #312fb45f
-def _read_png(path:Path) -> np.ndarray:
-    with Image.open(path) as im: return np.asarray(im.convert('RGB'))
-
-def _read_images(root:Path, fnames) -> np.ndarray:
-    "The PNGs `fnames` (relative to `root`) as an N×32×32×3 uint8 array, decoded on threads"
-    imgs = parallel(_read_png, [root / f for f in fnames], threadpool=True, n_workers=min(16, os.cpu_count() or 1))
-    bad = [f for f, im in zip(fnames, imgs) if im.shape != (32, 32, 3)]
-    if bad: raise ValueError(f"CIFAR images are 32×32 RGB; {len(bad)} are not, e.g. {bad[0]} ({imgs[fnames.index(bad[0])].shape})")
-    return np.stack(imgs)
-
 def _locate(source, data) -> tuple[Path, str]:
     "The folder and the CIFAR name of `source`: a name found by `cifar_path`, or an unpacked folder"
     if str(source) in ('cifar10', 'cifar100'): return cifar_path(str(source), data), str(source)
@@ -216,7 +176,7 @@ def cifar_lt_dls(source:str|Path='cifar10', # 'cifar10', 'cifar100' (see `cifar_
     lt = trn[make_long_tail(codes[trn], imbalance_ratio, profile=profile, random_state=seed)]
     device = default_device() if device is None else torch.device(device)
     def tensors(idx, split_idx):
-        images = torch.from_numpy(_read_images(root, list(df.fname.to_numpy()[idx]))).permute(0, 3, 1, 2).contiguous()
+        images = torch.from_numpy(read_images(root, df.fname.to_numpy()[idx])).permute(0, 3, 1, 2).contiguous()
         return ImageTensors(images.to(device), torch.from_numpy(codes[idx]).to(device), vocab, split_idx)
     tfms = [IntToFloatTensor(), PadCropFlip(4), Normalize.from_stats(CIFAR_MEAN, CIFAR_STD, cuda=False)]
     train = ImageTensorDL(tensors(lt, 0), bs=bs, shuffle=True, drop_last=False, after_batch=tfms, device=device)

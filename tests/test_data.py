@@ -79,3 +79,124 @@ def test_an_explicit_hierarchy_survives_copy_and_wins_over_the_registry():
     ds = load_dataset('ecoli')
     ds.hierarchy = 'mine'
     assert ds.copy().hierarchy == 'mine' and load_dataset('ecoli').hierarchy != 'mine'
+
+
+# --- finding CIFAR: folders, JPEGs and archives ---------------------------------------------------------------
+import os, tarfile, threading, time
+from pathlib import Path
+from hierlearn.data import CIFAR_ENV, cifar_path, read_images, unpack_archive, cache_folder
+
+REAL_ARCHIVE = Path(__file__).resolve().parents[2] / 'shared' / 'data' / 'cifar10.tgz'
+
+
+def _tiny_archive(path, n_train=2, n_test=1, classes=CIFAR10_CLASSES[:3], top='cifar10'):
+    "A .tgz laid out as the real one: top/{train,test}/<class>/NNNN.jpg"
+    src = path.parent / (path.name + '-src')
+    for split, n in (('train', n_train), ('test', n_test)):
+        for k, cls in enumerate(classes):
+            folder = src / top / split / cls
+            folder.mkdir(parents=True)
+            for i in range(n): Image.fromarray(np.full((32, 32, 3), 20 * k + i, np.uint8)).save(folder / f'{i:04d}.jpg', quality=75)
+    with tarfile.open(path, 'w:gz') as tar: tar.add(src / top, arcname=top)
+    return path
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    monkeypatch.setenv('XDG_CACHE_HOME', str(tmp_path / 'xdg'))
+    monkeypatch.delenv(CIFAR_ENV, raising=False)
+    return tmp_path / 'xdg' / 'hierlearn'
+
+
+def test_cache_folder_follows_xdg(cache):
+    assert cache_folder() == cache
+
+
+def test_an_archive_is_unpacked_once_and_reused(tmp_path, cache):
+    archive = _tiny_archive(tmp_path / 'cifar10.tgz')
+    root = cifar_path('cifar10', data=archive)
+    assert root.parent.parent == cache and (root / 'train' / 'bird' / '0001.jpg').is_file()
+    marker = root / 'marker'; marker.write_text('x')   # a second call must not unpack again (it would drop this file)
+    assert cifar_path('cifar10', data=archive) == root and marker.exists()
+    assert [p.name for p in cache.iterdir()] == [root.parent.name]
+
+
+def test_the_environment_variable_may_name_the_archive(tmp_path, cache, monkeypatch):
+    archive = _tiny_archive(tmp_path / 'cifar10.tar.gz')
+    monkeypatch.setenv(CIFAR_ENV, str(archive))
+    df = load_cifar('cifar10', split='all')
+    assert len(df) == 9 and df.fname.str.endswith('.jpg').all() and df.is_valid.sum() == 3
+    assert df.attrs['path'] == cifar_path('cifar10')
+    with pytest.raises(FileNotFoundError, match=r'\$HIERLEARN_CIFAR is .*holds: cifar10.*no train/ and test/'): cifar_path('cifar100')
+
+
+def test_load_cifar_accepts_the_archive_as_path(tmp_path, cache):
+    archive = _tiny_archive(tmp_path / 'c.tgz')
+    df = load_cifar('cifar10', path=archive, split='test')
+    assert df.label.tolist() == CIFAR10_CLASSES[:3]
+    X = read_images(df.attrs['path'], df.fname)
+    assert X.shape == (3, 32, 32, 3) and X.dtype == np.uint8
+
+
+def test_a_changed_archive_is_unpacked_again(tmp_path, cache):
+    archive = _tiny_archive(tmp_path / 'cifar10.tgz')
+    first = cifar_path('cifar10', data=archive)
+    _tiny_archive(tmp_path / 'other.tgz', classes=CIFAR10_CLASSES[:2]).replace(archive)
+    second = cifar_path('cifar10', data=archive)
+    assert second != first and sorted(p.name for p in (second / 'train').iterdir()) == CIFAR10_CLASSES[:2]
+
+
+def test_a_half_extracted_cache_never_counts(tmp_path, cache, monkeypatch):
+    "An unpack interrupted half-way leaves no folder that a later call would take for the data"
+    archive = _tiny_archive(tmp_path / 'cifar10.tgz')
+    real_extractall = tarfile.TarFile.extractall
+    def interrupted(self, path, *a, **k):
+        self.extract(self.getmembers()[3], path, filter='data')   # some files are out...
+        raise KeyboardInterrupt                                    # ...when the process is stopped
+    monkeypatch.setattr(tarfile.TarFile, 'extractall', interrupted)
+    with pytest.raises(KeyboardInterrupt): cifar_path('cifar10', data=archive)
+    assert list(cache.iterdir()) == []
+    monkeypatch.setattr(tarfile.TarFile, 'extractall', real_extractall)
+    root = cifar_path('cifar10', data=archive)
+    assert len(load_cifar('cifar10', path=root, split='all')) == 9
+
+
+def test_concurrent_unpacks_agree(tmp_path, cache):
+    archive = _tiny_archive(tmp_path / 'cifar10.tgz', n_train=20)
+    out, errors = [], []
+    def go():
+        try: out.append(unpack_archive(archive))
+        except Exception as e: errors.append(e)
+    threads = [threading.Thread(target=go) for _ in range(4)]
+    for t in threads: t.start()
+    for t in threads: t.join()
+    assert not errors and len(set(out)) == 1
+    assert [p.name for p in cache.iterdir()] == [out[0].name]   # the losers' temporary folders are gone
+
+
+def test_bad_archives_and_paths_are_named(tmp_path, cache):
+    with pytest.raises(ValueError, match='not a .tgz'): unpack_archive(tmp_path.joinpath('x.zip').write_bytes(b'PK') and tmp_path / 'x.zip')
+    broken = tmp_path / 'broken.tgz'; broken.write_bytes(b'\x1f\x8b' + b'0' * 50)
+    with pytest.raises(ValueError, match='cannot unpack .*broken.tgz'): cifar_path('cifar10', data=broken)
+    with pytest.raises(FileNotFoundError, match='does not exist'): cifar_path('cifar10', data=tmp_path / 'missing.tgz')
+    wrong = _tiny_archive(tmp_path / 'wrong.tgz', top='images')
+    with pytest.raises(FileNotFoundError, match=r'holds: images'): cifar_path('cifar10', data=wrong)
+
+
+def test_load_cifar_lists_png_and_jpg_alike(tmp_path):
+    _write_pngs(tmp_path / 'train' / 'cat', n=2)
+    Image.fromarray(np.zeros((32, 32, 3), np.uint8)).save(tmp_path / 'train' / 'cat' / 'x.jpg')
+    (tmp_path / 'train' / 'cat' / 'notes.txt').write_text('not an image')
+    assert sorted(load_cifar('cifar10', path=tmp_path).fname) == ['train/cat/0.png', 'train/cat/1.png', 'train/cat/x.jpg']
+
+
+@pytest.mark.skipif(not REAL_ARCHIVE.exists(), reason=f'{REAL_ARCHIVE} is not on this machine')
+def test_the_real_jpeg_archive(monkeypatch):
+    "CIFAR-10 (JPEG): 5,000 training and 1,000 test images per class, 32×32 RGB (unpacked into the user's cache once)"
+    monkeypatch.setenv(CIFAR_ENV, str(REAL_ARCHIVE))
+    df = load_cifar('cifar10', split='all')
+    assert df.groupby(['is_valid', 'fine']).size().unstack(0).to_dict() == {False: dict.fromkeys(CIFAR10_CLASSES, 5000),
+                                                                            True: dict.fromkeys(CIFAR10_CLASSES, 1000)}
+    sample = df.groupby(['is_valid', 'fine']).head(2)
+    X = read_images(df.attrs['path'], sample.fname)
+    assert X.shape == (40, 32, 32, 3) and X.std() > 10

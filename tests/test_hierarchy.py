@@ -183,3 +183,39 @@ def test_to_json_is_atomic(tmp_path, monkeypatch):
     with pytest.raises(OSError, match='disk full'): Hierarchy.from_parents({'b': 'r', 'c': 'b'}).to_json(p)
     monkeypatch.undo()
     assert p.read_text() == before and [q.name for q in tmp_path.iterdir()] == ['h.json']
+
+
+# --- CIFAR-10's WordNet tree and its control -----------------------------------------------------------------------
+from hierlearn.data import CIFAR10_CLASSES, registered_hierarchy
+from hierlearn.hierarchy import cifar10_hierarchy, cifar10_control_hierarchy
+
+
+def _shape(h): return [(h.depth(n), len(h.children(n))) for n in h]
+
+
+def _sibling_pairs(h): return {frozenset((a, b)) for a in h.leaves for b in h.leaves if a != b and h.distance(a, b) == 1}
+
+
+def test_cifar10_tree_follows_wordnet():
+    h = cifar10_hierarchy()
+    assert sorted(h.leaves) == sorted(CIFAR10_CLASSES) and h.height == 4
+    assert h.lca('cat', 'dog') == 'carnivore' and h.lca('deer', 'horse') == 'ungulate' and h.lca('cat', 'deer') == 'mammal'
+    assert h.lca('airplane', 'ship') == 'craft' and h.lca('automobile', 'truck') == 'motor vehicle'
+    assert h.lca('frog', 'horse') == 'animal' and h.lca('bird', 'airplane') == h.root
+    assert {c: h.depth(c) for c in ('bird', 'frog', 'ship', 'horse')} == {'bird': 2, 'frog': 2, 'ship': 3, 'horse': 4}
+
+
+@pytest.mark.parametrize('seed', range(6))
+def test_the_control_has_the_same_shape_and_other_groups(seed):
+    expert, control = cifar10_hierarchy(), cifar10_control_hierarchy(seed)
+    assert _shape(control) == _shape(expert) and sorted(control.leaves) == sorted(CIFAR10_CLASSES)
+    assert sorted(expert.distance_matrix().to_numpy().ravel()) == sorted(control.distance_matrix().to_numpy().ravel())
+    assert control == cifar10_control_hierarchy(seed)                  # seeded: the same tree every time
+    assert not set(control) & (set(expert.internal_nodes) - {expert.root})   # neutral names: no node claims a meaning
+
+
+def test_the_default_control_shares_no_sibling_pair_and_both_are_registered():
+    assert not _sibling_pairs(cifar10_hierarchy()) & _sibling_pairs(cifar10_control_hierarchy())
+    assert registered_hierarchy('cifar10') == cifar10_hierarchy()
+    assert registered_hierarchy('cifar10-control') == cifar10_control_hierarchy(0)
+    assert {'cifar10', 'cifar10-control'} <= set(TAXONOMIES)

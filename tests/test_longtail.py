@@ -10,8 +10,9 @@ from fastai.callback.core import Callback
 from fastai.torch_core import set_seed
 
 from hierlearn.losses import ClassBalancedLoss, LDAMLoss, DRWCallback
-from hierlearn.longtail import (CIFAR_ENV, LONGTAIL_ANCHORS, LONGTAIL_METHODS, NormedLinear, WarmupStepSchedule, cifar_lt_dls,
-                                cifar_path, longtail_learner, _cli, pad_crop_flip, resnet32, run_longtail, write_cifar_fixture)
+from hierlearn.data import CIFAR_ENV, cifar_path
+from hierlearn.longtail import (LONGTAIL_ANCHORS, LONGTAIL_METHODS, NormedLinear, WarmupStepSchedule, cifar_lt_dls,
+                                longtail_learner, _cli, pad_crop_flip, resnet32, run_longtail, write_cifar_fixture)
 
 ROOT = Path(__file__).resolve().parents[1]
 
