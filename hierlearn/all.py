@@ -19,9 +19,10 @@ from .longtail import *
 from .hierarchy import *
 from .ingrain import *
 from .hier_experiments import *
+from .experiments.images import *
 from .cli import EXPERIMENTS, Experiment, get_experiment, main
 
 # %% ../nbs/99_all.ipynb #655e004a
-import hierlearn.data, hierlearn.imbalance, hierlearn.sampling, hierlearn.sampling_fastai, hierlearn.generative, hierlearn.gan, hierlearn.losses, hierlearn.longtail, hierlearn.hierarchy, hierlearn.ingrain, hierlearn.hier_experiments
-__all__ = [*hierlearn.data.__all__, *hierlearn.imbalance.__all__, *hierlearn.sampling.__all__, *hierlearn.sampling_fastai.__all__, *hierlearn.generative.__all__, *hierlearn.gan.__all__, *hierlearn.losses.__all__, *hierlearn.longtail.__all__, *hierlearn.hierarchy.__all__, *hierlearn.ingrain.__all__, *hierlearn.hier_experiments.__all__,
+import hierlearn.data, hierlearn.imbalance, hierlearn.sampling, hierlearn.sampling_fastai, hierlearn.generative, hierlearn.gan, hierlearn.losses, hierlearn.longtail, hierlearn.hierarchy, hierlearn.ingrain, hierlearn.hier_experiments, hierlearn.experiments.images
+__all__ = [*hierlearn.data.__all__, *hierlearn.imbalance.__all__, *hierlearn.sampling.__all__, *hierlearn.sampling_fastai.__all__, *hierlearn.generative.__all__, *hierlearn.gan.__all__, *hierlearn.losses.__all__, *hierlearn.longtail.__all__, *hierlearn.hierarchy.__all__, *hierlearn.ingrain.__all__, *hierlearn.hier_experiments.__all__, *hierlearn.experiments.images.__all__,
            'EXPERIMENTS', 'Experiment', 'get_experiment', 'main']

@@ -53,6 +53,7 @@ EXPERIMENTS = {e.name: e for e in [
     Experiment('generative', 'gan:run_generative', "none / random over / SMOTE / AE / VAE / GAN over-sampling with tree, forest and the fastai MLP on KEEL and credit data", '04_gan'),
     Experiment('longtail', 'longtail:run_longtail', "CIFAR-10/100-LT with ResNet-32, the LDAM-DRW recipe: cross-entropy vs the long-tail losses (GPU; --quick runs a CPU fixture)", '05a_longtail'),
     Experiment('hierarchy', 'hier_experiments:run_hierarchy', "flat cross-entropy vs every ingraining method, CRM, HiClass and sibling over-sampling on the taxonomy datasets", '07a_hierarchy_experiments'),
+    Experiment('images', 'experiments.images:run_images', "CIFAR-10 (JPEG) learning curves (10-500 images per class) and long tails (ρ 10, 100): CE vs every hierarchy method, balanced softmax / LDAM-DRW and a random control tree; ResNet-8 on the CPU, 3 seeds (--quick: a fixture when CIFAR is absent)", '07b_images'),
 ]}
 DEFAULT_EXPERIMENT = 'credit'
 

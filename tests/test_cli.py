@@ -17,7 +17,7 @@ def test_misspelt_experiment_gets_did_you_mean():
     r = hierlearn("run", "hierachy")
     assert r.returncode == 1
     assert r.stderr.strip().splitlines()[-1] == ("hierlearn: Unknown experiment 'hierachy'. Did you mean 'hierarchy'? "
-                                                 "Valid choices: 'credit', 'samplers', 'generative', 'longtail', 'hierarchy'.")
+                                                 "Valid choices: 'credit', 'samplers', 'generative', 'longtail', 'hierarchy', 'images'.")
     assert "Traceback" not in r.stderr
 
 
