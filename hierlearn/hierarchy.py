@@ -10,6 +10,7 @@ import json, numbers
 from pathlib import Path
 import numpy as np, pandas as pd
 import matplotlib.pyplot as plt
+from matplotlib.textpath import TextPath
 from fastcore.basics import patch
 from imblearn.over_sampling.base import BaseOverSampler
 from sklearn.neighbors import NearestNeighbors
@@ -274,27 +275,56 @@ def check_labels(self:Hierarchy, y, # data labels: a list, array or Series
     if missing: raise ValueError(f"{len(missing)} labels missing from the hierarchy{' leaves' if leaves_only else ''}: {missing}")
 
 # %% ../nbs/06_hierarchy.ipynb #8e4fa61e
+def _label_widths(labels, fontsize:float)->np.ndarray:
+    "Widths in points of `labels` drawn at `fontsize`"
+    return np.array([TextPath((0, 0), str(s), size=fontsize).get_extents().width for s in labels])
+
 @patch
 def plot(self:Hierarchy, ax=None, # matplotlib axes; a new figure when None
          fontsize:int=9, # size of the node labels
          rotate_leaves:bool|None=None): # turn leaf labels vertical; default: when there are more than 12 leaves
-    "Top-down plot of the tree: x from the leaf order, y from the depth"
-    leaves = self.leaves
-    if ax is None: _, ax = plt.subplots(figsize=(max(4, 0.45 * len(leaves)), 1.2 + 1.1 * self.height))
+    "Top-down plot of the tree: x from the leaf order, spaced so no two labels of a level overlap; y from the depth"
+    leaves, order = self.leaves, self._order
     rotate = len(leaves) > 12 if rotate_leaves is None else rotate_leaves
-    x = {l: float(i) for i, l in enumerate(leaves)}
-    for n in reversed(self._order):
-        if self._children[n]: x[n] = float(np.mean([x[c] for c in self._children[n]]))
+    half = dict(zip(order, _label_widths(order, fontsize) / 2))
+    if rotate: half.update({l: fontsize / 2 for l in leaves})   # a vertical label is one line of text wide
+    # a row of labels: the internal nodes of one depth (labels above) or the leaves of one depth (labels below);
+    # vertical leaf labels are left at one leaf apart, as before
+    rows = {}
+    for n in order:
+        if self._children[n] or not rotate: rows.setdefault((self._depth[n], not self._children[n]), []).append(n)
+    first = {}                                  # index of the first leaf below each node
+    for i, l in enumerate(leaves):
+        for a in self.ancestors(l, include_self=True): first.setdefault(a, i)
+    if ax is None:
+        need = max(sum(2 * half[n] + fontsize for n in row) for row in rows.values()) / 72
+        _, ax = plt.subplots(figsize=(max(4, 0.45 * len(leaves), need + 1), 1.2 + 1.1 * self.height))
+    fig = ax.figure
+    width_pt = 0.9 * ax.get_position().width * fig.get_figwidth() * 72
+    gaps, pt = np.ones(len(leaves)), width_pt / (len(leaves) + 1)
+    gaps[0] = 0
+    for _ in range(100):                        # widen a gap, rescale, until no two neighbouring labels touch
+        x = dict(zip(leaves, np.cumsum(gaps)))
+        for n in reversed(order):
+            if self._children[n]: x[n] = float(np.mean([x[c] for c in self._children[n]]))
+        lo = min(x[leaves[0]] - 0.8, min(x[n] - half[n] / pt for n in order))
+        hi = max(x[leaves[-1]] + 0.8, max(x[n] + half[n] / pt for n in order))
+        pt = width_pt / (hi - lo)               # points per x unit, roughly, once the limits are set
+        short = [(need - (x[b] - x[a]), b) for row in rows.values() for a, b in zip(row, row[1:])
+                 for need in [(half[a] + half[b] + fontsize / 2) / pt] if need - (x[b] - x[a]) > 1e-6]
+        if not short: break
+        d, b = max(short, key=lambda t: t[0])
+        gaps[first[b]] += d
     for n, p in self._parent.items():
         if p is not None: ax.plot([x[p], x[n]], [-self._depth[p], -self._depth[n]], color='0.6', lw=1, zorder=1)
-    for n in self._order:
+    for n in order:
         leaf = not self._children[n]
         ax.scatter([x[n]], [-self._depth[n]], s=18, color='C1' if leaf else 'C0', zorder=2)
         ax.annotate(str(n), (x[n], -self._depth[n]), textcoords='offset points', xytext=(0, -8 if leaf else 6),
                     ha='center', va='top' if leaf else 'bottom', fontsize=fontsize, rotation=90 if (leaf and rotate) else 0)
     ax.set_yticks([-d for d in range(self.height + 1)], [str(d) for d in range(self.height + 1)])
     ax.set_ylabel('depth'); ax.set_xticks([])
-    ax.set_ylim(-self.height - (1.2 if rotate else 0.5), 0.6); ax.set_xlim(-0.8, len(leaves) - 0.2)
+    ax.set_ylim(-self.height - (1.2 if rotate else 0.5), 0.6); ax.set_xlim(lo, hi)
     for s in ('top', 'right', 'bottom'): ax.spines[s].set_visible(False)
     return ax
 
