@@ -43,7 +43,7 @@ def run_credit(out:Path, quick:bool=False, seed:int=0, device:str|None=None) -> 
     ax = plot_precision_recall(scores, 'credit-default')
     write_atomic(out/'credit_pr.png', lambda p: ax.figure.savefig(p, dpi=120, bbox_inches='tight'))
     plt.close(ax.figure)
-    print(f'\n{credit_report(res)}\n\nwrote {out/"credit_results.csv"}, {out/"credit_summary.csv"}, {out/"credit_pr.png"}')
+    print(f'\n{credit_report(res)}\n\nwrote credit_results.csv, credit_summary.csv and credit_pr.png to {out}')
     return res
 
 # %% ../nbs/08_experiments.ipynb #c1c61be7

@@ -270,15 +270,14 @@ def credit_experiment(datasets='credit-default', # a name for `load_dataset` or 
                 tasks.append((ds.name, X, y, pos, name, clone(model), i // n_splits, i % n_splits, train, test))
     pb = progress_bar(range(len(tasks)))
     names = sorted({t[0] for t in tasks}, key=[t[0] for t in tasks].index)
-    pb.comment = f"{' and '.join(names)}: {len(tasks)} fits (models × folds), {n_splits}-fold CV × {n_repeats}"
+    pb.comment = f"{len(tasks)} fits: {' and '.join(names)}"
     jobs = Parallel(n_jobs=n_jobs, return_as='generator')(delayed(_credit_fit)(X, y, pos, train, test, model, inner_cv, random_state)
                                                          for _, X, y, pos, _, model, _, _, train, test in tasks)
     done = []
     with quiet_worker_restarts():
         for i, result in zip(pb, jobs):
             done.append(result)
-            dataset, name, repeat, fold = (tasks[i][k] for k in (0, 4, 6, 7))
-            pb.comment = f'finished {dataset}: {name}, repeat {repeat + 1} fold {fold + 1}'
+            pb.comment = f'done {tasks[i][0]}: {tasks[i][4]}'   # the counter shows how far; a short line fits an 80-column terminal
     rows, oof = [], []
     for (dataset, X, y, pos, name, _, repeat, fold, _, test), (score, at_half, at_tuned, threshold, secs) in zip(tasks, done):
         key = dict(dataset=dataset, model=name, repeat=repeat, fold=fold)
@@ -340,7 +339,7 @@ def credit_report(results:pd.DataFrame, # tidy results of `credit_experiment`
         marked = tab.degenerate_folds.droplevel('dataset') > 0
         shown.index = pd.MultiIndex.from_tuples([(t, m + (' !' if marked[t, m] else '')) for t, m in shown.index], names=['threshold', 'model'])
         out += [f'{dataset}: mean ± std over {n_folds} test folds ({n_splits}-fold cross-validation × {n_repeats})', shown.to_string(), '']
-        flags += [f'! {dataset}, threshold {t}, {m}: labels every test row alike in {r.degenerate_folds:.0f} of {r.folds:.0f} folds'
+        flags += [f'! {dataset}, {t}, {m}: one label for every test row in {r.degenerate_folds:.0f} of {r.folds:.0f} folds'
                   + (f' (G-mean {r.g_mean_mean:.2f})' if 'g_mean_mean' in r else '') for (_, t, m), r in tab[tab.degenerate_folds > 0].iterrows()]
     out += ['threshold 0.5: the minority class is predicted when its probability is at least 0.5;',
             'tuned: the threshold with the best F1 in a cross-validation inside each training fold.'] + flags
