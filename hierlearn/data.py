@@ -475,8 +475,6 @@ IMAGE_SUFFIXES = ('.png', '.jpg', '.jpeg')
 _ARCHIVE_SUFFIXES = ('.tgz', '.tar.gz', '.tar')
 _LAYOUT = "train/<class>/*.png (or *.jpg) and test/<class>/*.png, as fastai's untar_data(URLs.CIFAR) unpacks it"
 
-def _check_cifar_name(name:str):
-    if name not in ('cifar10', 'cifar100'): raise ValueError(f"CIFAR name must be 'cifar10' or 'cifar100', got {name!r}")
 
 def is_archive(path:str|Path # a file name
               )->bool:
@@ -517,7 +515,7 @@ def cifar_path(name:str='cifar10', # 'cifar10' or 'cifar100'
                download:bool=True, # download with fastai's `untar_data` when it is nowhere on disk
               )->Path:
     "The unpacked CIFAR folder `name`, from `data`, $HIERLEARN_CIFAR or fastai's data folder; an archive is unpacked once into the cache"
-    _check_cifar_name(name)
+    check_choice(name, ('cifar10', 'cifar100'), 'CIFAR name')
     base, origin = (data, 'data') if data is not None else (os.environ.get(CIFAR_ENV), f'${CIFAR_ENV}')
     if base:
         where = Path(base).expanduser()

@@ -21,7 +21,7 @@ from fastcore.foundation import L
 from fasttransform import DisplayedTransform
 with warnings.catch_warnings():   # fastai's import trips torch's harmless torch.jit deprecation warning
     warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated')
-    from fastai.torch_core import default_device, set_seed, no_random, TensorImage, TensorCategory, rank_distrib, num_distrib
+    from fastai.torch_core import default_device, no_random, TensorImage, TensorCategory, rank_distrib, num_distrib
     from fastai.data.core import TfmdDL, DataLoaders
     from fastai.data.transforms import IntToFloatTensor, Normalize
     from fastai.callback.core import Callback
@@ -33,7 +33,7 @@ with warnings.catch_warnings():   # fastai's import trips torch's harmless torch
     from fastai.callback.channelslast import ChannelsLast
     from fastai.callback.fp16 import MixedPrecision
 from .data import (load_cifar, cifar_path, read_images, make_long_tail, CIFAR10_CLASSES, CIFAR100_COARSE, CIFAR_ENV,
-                            write_atomic, _check_cifar_name, _LAYOUT)
+                            write_atomic, check_choice)
 from .losses import ClassBalancedLoss, LDAMLoss, DRWCallback, LogitAdjustedLoss, BalancedSoftmaxLoss, ShotAccuracy
 
 # %% auto #0
@@ -75,7 +75,7 @@ def write_cifar_fixture(root:str|Path, # folder to write into (created); becomes
                         seed:int=0, # seed of the pixels
                        ) -> Path:
     "Write synthetic, learnable 32×32 PNGs in the layout of fastai's CIFAR archives; returns `root`"
-    _check_cifar_name(name)
+    check_choice(name, ('cifar10', 'cifar100'), 'CIFAR name')
     classes = CIFAR10_CLASSES if name == 'cifar10' else sorted(CIFAR100_COARSE)
     n_classes = len(classes) if n_classes is None else n_classes
     if not 2 <= n_classes <= len(classes): raise ValueError(f"n_classes must be between 2 and {len(classes)}, got {n_classes}")
@@ -148,7 +148,7 @@ def _locate(source, data) -> tuple[Path, str]:
     if str(source) in ('cifar10', 'cifar100'): return cifar_path(str(source), data), str(source)
     root = Path(source).expanduser()
     if not (root/'train').is_dir() or not (root/'test').is_dir():
-        raise FileNotFoundError(f"{root} is not an unpacked CIFAR folder: expected {_LAYOUT}. Pass 'cifar10' or 'cifar100' to find it "
+        raise FileNotFoundError(f"{root} is not an unpacked CIFAR folder: expected train/<class>/ and test/<class>/ folders of images. Pass 'cifar10' or 'cifar100' to find it "
                                 f"through ${CIFAR_ENV} or fastai's data folder.")
     folders = {p.name for p in (root/'train').iterdir() if p.is_dir()}
     return root, ('cifar10' if folders <= set(CIFAR10_CLASSES) else 'cifar100')

@@ -187,7 +187,7 @@ def test_missing_data_gives_a_clear_error(tmp_path, monkeypatch):
         cifar_lt_dls('cifar100')
     with pytest.raises(FileNotFoundError, match='has no train/ and test/'): run_longtail(tmp_path / 'out', device='cpu', epochs=1)
     with pytest.raises(FileNotFoundError, match='is not an unpacked CIFAR folder'): cifar_lt_dls(tmp_path / 'nowhere')
-    with pytest.raises(ValueError, match="'cifar10' or 'cifar100'"): cifar_path('svhn')
+    with pytest.raises(ValueError, match="Valid choices: 'cifar10', 'cifar100'"): cifar_path('svhn')
 
 
 def test_anchors_cover_every_method():
