@@ -265,12 +265,12 @@ def credit_experiment(datasets='credit-default', # a name for `load_dataset` or 
         X, y = ds.X, np.asarray(ds.y)
         pos = class_counts(y).index[-1]
         folds = RepeatedStratifiedKFold(n_splits=n_splits, n_repeats=n_repeats, random_state=random_state).split(X, y)
+        ds_models = models or default_models(ds.cat_names, ds.cont_names, random_state, device, epochs)
         for i, (train, test) in enumerate(folds):
-            for name, model in (models or default_models(ds.cat_names, ds.cont_names, random_state, device, epochs)).items():
+            for name, model in ds_models.items():
                 tasks.append((ds.name, X, y, pos, name, clone(model), i // n_splits, i % n_splits, train, test))
     pb = progress_bar(range(len(tasks)))
-    names = sorted({t[0] for t in tasks}, key=[t[0] for t in tasks].index)
-    pb.comment = f"{len(tasks)} fits: {' and '.join(names)}"
+    pb.comment = f"{len(tasks)} fits: {' and '.join(dict.fromkeys(t[0] for t in tasks))}"
     jobs = Parallel(n_jobs=n_jobs, return_as='generator')(delayed(_credit_fit)(X, y, pos, train, test, model, inner_cv, random_state)
                                                          for _, X, y, pos, _, model, _, _, train, test in tasks)
     done = []
