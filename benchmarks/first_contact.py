@@ -22,7 +22,7 @@ import argparse, os, platform, re, shutil, statistics, subprocess, sys, tempfile
 from pathlib import Path
 
 import pandas as pd
-from hierlearn.data import write_atomic
+from hierlearn.core import write_atomic
 
 PROGRESS_BAR = re.compile(r'\|\S*\| +\d+\.\d+% \[')
 GOALS = {'hierlearn --help': 1.0, 'hierlearn run --list': 1.0, 'hierlearn run': 120.0}

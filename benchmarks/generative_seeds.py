@@ -22,8 +22,10 @@ from pathlib import Path
 warnings.filterwarnings('ignore')
 import pandas as pd
 from sklearn.model_selection import RepeatedStratifiedKFold
-from hierlearn.gan import generative_samplers, generative_models, GENERATIVE_KEEL, GANOversampler
-from hierlearn.sampling import compare, summarise_results, rank_table
+from hierlearn.gan import GANOversampler
+from hierlearn.sampling import compare, rank_table
+from hierlearn.experiments.generative import generative_samplers, generative_models, GENERATIVE_KEEL
+from hierlearn.experiments.samplers import summarise_results
 
 ROOT = Path(__file__).resolve().parents[1]
 METRICS = ('g_mean', 'f1')

@@ -36,7 +36,7 @@ from sklearn.model_selection import StratifiedKFold
 from imblearn.over_sampling import SMOTE, SMOTENC
 from hierlearn.data import load_dataset
 from hierlearn.imbalance import evaluate
-from hierlearn.generative import AEOversampler, VAEOversampler, _column_kind
+from hierlearn.generative import AEOversampler, VAEOversampler, column_kind
 from hierlearn.gan import GANOversampler
 
 GOAL_SPEEDUP = 5.0
@@ -58,7 +58,7 @@ class CTGANOversampler:
     def fit_resample(self, X, y):
         from ctgan import CTGAN  # Business Source License: imported here only, never a hierlearn dependency
         counts = pd.Series(y).value_counts()
-        cats = [c for c in X.columns if _column_kind(X[c]) == 'categorical']
+        cats = [c for c in X.columns if column_kind(X[c]) == 'categorical']
         parts, labels = [X], [np.asarray(y)]
         for c, n in counts.items():
             if n == counts.max(): continue
@@ -101,12 +101,12 @@ def run(datasets, n_folds, ctgan_epochs, seed=0):
     torch.set_num_threads(1)
     rows = []
     first = load_dataset(datasets[0])
-    warm_up(first.X, np.asarray(first.y), [c for c in first.X.columns if _column_kind(first.X[c]) == 'categorical'], seed)
+    warm_up(first.X, np.asarray(first.y), [c for c in first.X.columns if column_kind(first.X[c]) == 'categorical'], seed)
     for name in datasets:
         ds = load_dataset(name)
         X, y = ds.X, np.asarray(ds.y)
         pos = pd.Series(y).value_counts().index[-1]
-        cats = [c for c in X.columns if _column_kind(X[c]) == 'categorical']
+        cats = [c for c in X.columns if column_kind(X[c]) == 'categorical']
         columns = pd.get_dummies(X).columns
         for fold, (tr, te) in enumerate(StratifiedKFold(n_folds, shuffle=True, random_state=seed).split(X, y)):
             Xtr, ytr = X.iloc[tr].reset_index(drop=True), y[tr]

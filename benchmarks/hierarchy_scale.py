@@ -29,7 +29,7 @@ status 1 when a goal is missed.
 import argparse, platform, statistics, sys, tempfile, time, tracemalloc
 from pathlib import Path
 import numpy as np, pandas as pd
-from hierlearn.data import write_atomic
+from hierlearn.core import write_atomic
 from hierlearn.hierarchy import Hierarchy
 
 LEAF_GOAL_S, DEPTH_GOAL_S = 2.0, 1.0   # at 10,000 leaves: from_parents + distance_matrix; at depth 10,000: each step

@@ -33,7 +33,7 @@ warnings.filterwarnings('ignore')
 import pandas as pd, torch
 import torch.nn.functional as F
 from fastai.torch_core import set_seed
-from hierlearn.longtail import (LONGTAIL_METHODS, CIFAR_MEAN, CIFAR_STD, PhaseTimer, cifar_lt_dls, longtail_learner,
+from hierlearn.longtail import (LONGTAIL_METHODS, CIFAR_MEAN, CIFAR_STD, PhaseTimerCallback, cifar_lt_dls, longtail_learner,
                                 pad_crop_flip, resnet32, write_cifar_fixture)
 
 RESULTS = Path(__file__).parent / 'results' / 'longtail_throughput.csv'
@@ -46,7 +46,7 @@ def _sync(device):
 def fastai_epochs(dls, method, epochs, precision, channels_last):
     "Training-phase seconds of each epoch of `longtail_learner(method)` trained with the recipe"
     set_seed(0)
-    timer = PhaseTimer()
+    timer = PhaseTimerCallback()
     learn = longtail_learner(dls, method, epochs=epochs, precision=precision, channels_last=channels_last, cbs=timer)
     with learn.no_bar(), learn.no_logging(): learn.fit_warmup_step(epochs)
     return timer.train_s

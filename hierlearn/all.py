@@ -8,6 +8,7 @@ Docs: https://hierlearn.github.io/hierlearn/all.html.md"""
 __all__ = []
 
 # %% ../nbs/99_all.ipynb #2cfe30c4
+from .core import *
 from .data import *
 from .imbalance import *
 from .sampling import *
@@ -17,12 +18,17 @@ from .gan import *
 from .losses import *
 from .longtail import *
 from .hierarchy import *
+from .hier_sampling import *
 from .ingrain import *
-from .hier_experiments import *
+from .experiments.credit import *
+from .experiments.samplers import *
+from .experiments.generative import *
+from .experiments.longtail import *
+from .experiments.hierarchy import *
 from .experiments.images import *
-from .cli import EXPERIMENTS, Experiment, get_experiment, main
+from .cli import EXPERIMENTS, Experiment, Option, get_experiment, main
 
 # %% ../nbs/99_all.ipynb #655e004a
-import hierlearn.data, hierlearn.imbalance, hierlearn.sampling, hierlearn.sampling_fastai, hierlearn.generative, hierlearn.gan, hierlearn.losses, hierlearn.longtail, hierlearn.hierarchy, hierlearn.ingrain, hierlearn.hier_experiments, hierlearn.experiments.images
-__all__ = [*hierlearn.data.__all__, *hierlearn.imbalance.__all__, *hierlearn.sampling.__all__, *hierlearn.sampling_fastai.__all__, *hierlearn.generative.__all__, *hierlearn.gan.__all__, *hierlearn.losses.__all__, *hierlearn.longtail.__all__, *hierlearn.hierarchy.__all__, *hierlearn.ingrain.__all__, *hierlearn.hier_experiments.__all__, *hierlearn.experiments.images.__all__,
-           'EXPERIMENTS', 'Experiment', 'get_experiment', 'main']
+import hierlearn.core, hierlearn.data, hierlearn.imbalance, hierlearn.sampling, hierlearn.sampling_fastai, hierlearn.generative, hierlearn.gan, hierlearn.losses, hierlearn.longtail, hierlearn.hierarchy, hierlearn.hier_sampling, hierlearn.ingrain, hierlearn.experiments.credit, hierlearn.experiments.samplers, hierlearn.experiments.generative, hierlearn.experiments.longtail, hierlearn.experiments.hierarchy, hierlearn.experiments.images
+__all__ = [*hierlearn.core.__all__, *hierlearn.data.__all__, *hierlearn.imbalance.__all__, *hierlearn.sampling.__all__, *hierlearn.sampling_fastai.__all__, *hierlearn.generative.__all__, *hierlearn.gan.__all__, *hierlearn.losses.__all__, *hierlearn.longtail.__all__, *hierlearn.hierarchy.__all__, *hierlearn.hier_sampling.__all__, *hierlearn.ingrain.__all__, *hierlearn.experiments.credit.__all__, *hierlearn.experiments.samplers.__all__, *hierlearn.experiments.generative.__all__, *hierlearn.experiments.longtail.__all__, *hierlearn.experiments.hierarchy.__all__, *hierlearn.experiments.images.__all__,
+           'EXPERIMENTS', 'Experiment', 'Option', 'get_experiment', 'main']

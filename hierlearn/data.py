@@ -6,19 +6,19 @@ Docs: https://hierlearn.github.io/hierlearn/data.html.md"""
 
 # %% ../nbs/00_data.ipynb #5ece4cef
 from __future__ import annotations
-import difflib, functools, gzip, hashlib, importlib, io, json, os, re, shutil, tarfile, tempfile, warnings, zlib
+import functools, gzip, hashlib, io, os, re, shutil, tarfile, tempfile, zlib
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Callable
 import numpy as np, pandas as pd
+from .core import check_choice
+from .hierarchy import CIFAR100_SUPERCLASSES, registered_hierarchy
 
 # %% auto #0
-__all__ = ['CIFAR10_CLASSES', 'CIFAR100_SUPERCLASSES', 'CIFAR100_COARSE', 'CIFAR_ENV', 'IMAGE_SUFFIXES', 'Dataset',
-           'UnknownNameError', 'check_choice', 'list_datasets', 'load_dataset', 'register_hierarchy',
-           'registered_hierarchy', 'read_keel', 'dataset_table', 'make_long_tail', 'is_archive', 'cache_folder',
-           'unpack_archive', 'cifar_path', 'load_cifar', 'read_images', 'write_atomic', 'write_json_atomic',
-           'read_json_cache']
+__all__ = ['CIFAR10_CLASSES', 'CIFAR100_COARSE', 'CIFAR_ENV', 'IMAGE_SUFFIXES', 'Dataset', 'list_datasets', 'load_dataset',
+           'read_keel', 'dataset_table', 'make_long_tail', 'is_archive', 'cache_folder', 'unpack_archive', 'cifar_path',
+           'load_cifar', 'read_images']
 
 # %% ../nbs/00_data.ipynb #e8aa6cfb
 class _RegisteredHierarchy:
@@ -40,7 +40,7 @@ class Dataset:
     license:str # the licence the data is distributed under
     cat_names:list = field(default_factory=list) # categorical columns of `X`
     cont_names:list = field(default_factory=list) # continuous columns of `X`
-    hierarchy:object = _RegisteredHierarchy() # a label `Hierarchy`; None: the one registered for `name` (chapter 6), if any
+    hierarchy:object = _RegisteredHierarchy() # a label `Hierarchy`; None: the one registered for `name` in chapter 6, if any
     description:str = '' # what the task is and how the target was coded
     images:np.ndarray|None = None # N×H×W pixel arrays for image data, else None
 
@@ -80,24 +80,6 @@ def _register(name:str # the name `load_dataset` will know the loader by
         _LOADERS[name] = loader
         return loader
     return _inner
-
-# %% ../nbs/00_data.ipynb #3c9f4c76
-class UnknownNameError(KeyError, ValueError):
-    "An unknown name or option; the message lists the closest valid ones"
-    def __str__(self): return self.args[0]
-
-def check_choice(value:str, # what the caller passed
-                  options, # the valid choices
-                  what:str, # what the value names, e.g. 'dataset'
-                  hint:str='', # where to find the full list
-                 )->str:
-    "Return `value` if it is one of `options`, else raise `UnknownNameError` naming close matches"
-    options = list(options)
-    if value in options: return value
-    close = difflib.get_close_matches(str(value), options, n=5, cutoff=0.6)
-    suggestion = f" Did you mean {', '.join(map(repr, close))}?" if close else ''
-    listing = hint or f" Valid choices: {', '.join(map(repr, options))}."
-    raise UnknownNameError(f"Unknown {what} {value!r}.{suggestion}{listing}")
 
 # %% ../nbs/00_data.ipynb #13151629
 def list_datasets()->list[str]:
@@ -187,24 +169,6 @@ def _load_german_credit()->Dataset:
         cat_names=cat_names, cont_names=[c for c in _GERMAN_COLUMNS if c not in cat_names],
         description='Is a loan applicant a bad credit risk? y: 1 = bad, 0 = good. '
                     'german.doc asks for a cost of 5 for a bad risk classed good, 1 for the reverse.')
-
-# %% ../nbs/00_data.ipynb #cd60d521
-_HIERARCHIES:dict[str, Callable] = {}
-
-def register_hierarchy(name:str, # the dataset name, as `Dataset.name` spells it
-                       factory:Callable, # called without arguments, returns the label `Hierarchy`
-                      )->Callable:
-    "Register `factory` as the maker of dataset `name`'s label hierarchy; returns `factory`"
-    if not callable(factory): raise TypeError(f"factory must be callable (it builds the hierarchy), got {type(factory).__name__}")
-    _HIERARCHIES[name] = factory
-    return factory
-
-def registered_hierarchy(name:str # a dataset name
-                        ):
-    "A fresh copy of the label hierarchy registered for `name`, or None"
-    importlib.import_module('hierlearn.hierarchy')  # registers the shipped taxonomies on its first import
-    factory = _HIERARCHIES.get(name)
-    return None if factory is None else factory()
 
 # %% ../nbs/00_data.ipynb #da60c6c8
 _ATTRIBUTE = re.compile(r"^@attribute\s+('[^']*'|\"[^\"]*\"|[^\s{\[]+)\s*(.*)$", re.IGNORECASE)
@@ -445,29 +409,7 @@ def make_long_tail(y, # class labels of the balanced (or any) set
 # %% ../nbs/00_data.ipynb #b57dd568
 CIFAR10_CLASSES = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck']
 
-CIFAR100_SUPERCLASSES = { # superclass -> its 5 classes (Krizhevsky 2009)
-    'aquatic_mammals': ['beaver', 'dolphin', 'otter', 'seal', 'whale'],
-    'fish': ['aquarium_fish', 'flatfish', 'ray', 'shark', 'trout'],
-    'flowers': ['orchid', 'poppy', 'rose', 'sunflower', 'tulip'],
-    'food_containers': ['bottle', 'bowl', 'can', 'cup', 'plate'],
-    'fruit_and_vegetables': ['apple', 'mushroom', 'orange', 'pear', 'sweet_pepper'],
-    'household_electrical_devices': ['clock', 'keyboard', 'lamp', 'telephone', 'television'],
-    'household_furniture': ['bed', 'chair', 'couch', 'table', 'wardrobe'],
-    'insects': ['bee', 'beetle', 'butterfly', 'caterpillar', 'cockroach'],
-    'large_carnivores': ['bear', 'leopard', 'lion', 'tiger', 'wolf'],
-    'large_man-made_outdoor_things': ['bridge', 'castle', 'house', 'road', 'skyscraper'],
-    'large_natural_outdoor_scenes': ['cloud', 'forest', 'mountain', 'plain', 'sea'],
-    'large_omnivores_and_herbivores': ['camel', 'cattle', 'chimpanzee', 'elephant', 'kangaroo'],
-    'medium_mammals': ['fox', 'porcupine', 'possum', 'raccoon', 'skunk'],
-    'non-insect_invertebrates': ['crab', 'lobster', 'snail', 'spider', 'worm'],
-    'people': ['baby', 'boy', 'girl', 'man', 'woman'],
-    'reptiles': ['crocodile', 'dinosaur', 'lizard', 'snake', 'turtle'],
-    'small_mammals': ['hamster', 'mouse', 'rabbit', 'shrew', 'squirrel'],
-    'trees': ['maple_tree', 'oak_tree', 'palm_tree', 'pine_tree', 'willow_tree'],
-    'vehicles_1': ['bicycle', 'bus', 'motorcycle', 'pickup_truck', 'train'],
-    'vehicles_2': ['lawn_mower', 'rocket', 'streetcar', 'tank', 'tractor'],
-}
-CIFAR100_COARSE = {fine: coarse for coarse, fines in CIFAR100_SUPERCLASSES.items() for fine in fines}
+CIFAR100_COARSE = {fine: coarse for coarse, fines in CIFAR100_SUPERCLASSES.items() for fine in fines} # class -> superclass, from chapter 6's tree
 
 # %% ../nbs/00_data.ipynb #1aa766fa
 CIFAR_ENV = 'HIERLEARN_CIFAR'
@@ -586,37 +528,3 @@ def read_images(root:str|Path, # the folder the names are relative to (`df.attrs
     bad = [i for i, im in enumerate(imgs) if im.shape != (*size, 3)]
     if bad: raise ValueError(f"expected {size[0]}×{size[1]} RGB images; {len(bad)} are not, e.g. {fnames[bad[0]]} ({imgs[bad[0]].shape})")
     return np.stack(imgs)
-
-# %% ../nbs/00_data.ipynb #ad5d4634
-def write_atomic(path:str|Path, # the file to write
-                 write:Callable[[Path], object], # writes the content to the path it is given, e.g. `lambda p: df.to_csv(p)`
-                )->Path:
-    "Write `path` through `write(temporary path)`, then rename it into place: never half a file, even if interrupted"
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.stem}-', suffix=path.suffix)  # same suffix: pandas and matplotlib infer the format from it
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-# %% ../nbs/00_data.ipynb #3b0e566b
-def write_json_atomic(path:str|Path, # the cache file
-                      obj, # anything `json.dumps` takes
-                     )->Path:
-    "Write `obj` as JSON to `path` atomically (`write_atomic`)"
-    text = json.dumps(obj)
-    return write_atomic(path, lambda p: p.write_text(text))
-
-def read_json_cache(path:str|Path|None, # the cache file, or None for no cache
-                   ):
-    "The JSON in `path`; None when there is no such file, or when it cannot be read (a warning names it, and the caller recomputes)"
-    if path is None or not Path(path).exists(): return None
-    try: return json.loads(Path(path).read_text())
-    except (ValueError, UnicodeDecodeError) as e:
-        warnings.warn(f"ignoring the unreadable cache file {path} ({e}); its result will be computed again and the file rewritten", stacklevel=2)
-        return None

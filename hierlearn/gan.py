@@ -8,7 +8,7 @@ Docs: https://hierlearn.github.io/hierlearn/gan.html.md"""
 from __future__ import annotations
 import contextlib, copy, io, numbers, time, warnings
 from functools import partial
-from pathlib import Path
+from fastcore.basics import patch
 import numpy as np, pandas as pd
 import matplotlib.pyplot as plt
 import torch
@@ -21,30 +21,25 @@ from sklearn.decomposition import PCA
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.manifold import TSNE
 from sklearn.metrics import roc_auc_score
-from sklearn.model_selection import StratifiedKFold, RepeatedStratifiedKFold, cross_val_predict
+from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.neighbors import NearestNeighbors
 from sklearn.utils._param_validation import Interval
 with warnings.catch_warnings():   # fastai's import trips torch's harmless torch.jit deprecation warning
     warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated')
     from fastai.callback.core import Callback
-    from fastai.callback.tracker import EarlyStoppingCallback, TrackerCallback
+    from fastai.callback.tracker import EarlyStoppingCallback
     from fastai.data.core import DataLoaders
     from fastai.learner import Learner
     from fastai.metrics import Metric
     from fastai.optimizer import OptimWrapper
-from imblearn.over_sampling import SMOTE, SMOTENC
-from .data import load_dataset, write_atomic
-from .imbalance import _quiet_fastai, FastaiTabularClassifier
-from .sampling import compare, rank_table, score_table, summarise_results, plot_cd, SAMPLER_DATASETS, CREDIT_DATASETS
-from .generative import (DeepOversampler, TabularEncoder, RaiseOnNaN, TrainingDivergedError, AEOversampler,
-                                  VAEOversampler, _RowsDL, _torch_threads, _as_frame, _column_kind, _check_finite)
+from .core import quiet_fastai
+from .generative import (DeepOversampler, TabularEncoder, RaiseOnNaNCallback, TrainingDivergedError, RowsDL, torch_threads, as_frame, column_kind, check_finite)
 
 # %% auto #0
-__all__ = ['GENERATIVE_KEEL', 'SpanActivation', 'class_location_scale', 'TabularGenerator', 'TabularCritic', 'ConditionalWGAN',
-           'gradient_penalty', 'WGANCriticLoss', 'GeneratorStep', 'mmd2', 'class_mmd2', 'ClassMMD', 'GANOversampler',
+__all__ = ['SpanActivation', 'class_location_scale', 'TabularGenerator', 'TabularCritic', 'ConditionalWGAN', 'gradient_penalty',
+           'WGANCriticLoss', 'GeneratorStepCallback', 'mmd2', 'class_mmd2', 'ClassMMD', 'GANOversampler',
            'synthetic_rows', 'two_sample_auc', 'distance_to_closest_record', 'dcr_summary', 'marginal_distances',
-           'plot_marginals', 'plot_embedding', 'sample_quality', 'synthetic_minority', 'generative_samplers',
-           'generative_models', 'run_generative']
+           'plot_marginals', 'plot_embedding', 'sample_quality', 'synthetic_minority']
 
 # %% ../nbs/04_gan.ipynb #62f304ca
 class SpanActivation(nn.Module):
@@ -175,9 +170,9 @@ class WGANCriticLoss(nn.Module):
         return loss
 
 # %% ../nbs/04_gan.ipynb #cd0d4ba2
-class GeneratorStep(Callback):
+class GeneratorStepCallback(Callback):
     "After every `n_critic` critic steps, one generator step: maximise the critic's score of fresh fakes (+ the AC loss, + their MMD² to the batch's rows)"
-    order = RaiseOnNaN.order + 1
+    order = RaiseOnNaNCallback.order + 1
     def __init__(self, n_critic:int=1, # critic steps per generator step
                  ac_weight:float=1., # weight of the auxiliary classifier's cross-entropy on the fakes
                  mmd_weight:float=0., # weight of `class_mmd2` between the batch's rows and the fakes of their classes (0: none)
@@ -255,7 +250,7 @@ class _KeepBestGenerator(EarlyStoppingCallback):
         if self.state is not None: self.learn.model.generator.load_state_dict(self.state)
         else: self.best_epoch = self.epoch  # training ended within the warm-up: the last generator stays
 
-class _BalancedRowsDL(_RowsDL):
+class _BalancedRowsDL(RowsDL):
     "Batches drawn with replacement, every class equally likely; an epoch is `n_batches` batches"
     def __init__(self, tensors:tuple, y:np.ndarray, n_inp:int, bs:int, n_batches:int):
         w = 1 / np.bincount(y)[y]
@@ -301,78 +296,113 @@ class GANOversampler(DeepOversampler):
         self.hidden, self.noise_dim, self.n_critic, self.gp_weight = hidden, noise_dim, n_critic, gp_weight
         self.ac_weight, self.mmd_weight, self.max_levels, self.warmup, self.centred = ac_weight, mmd_weight, max_levels, warmup, centred
 
-    def _fit_encoding(self, X)->np.ndarray:
-        "A `TabularEncoder` in which numeric columns with few distinct values are categories"
-        frame = _as_frame(X)
-        numeric = [c for c in frame.columns if _column_kind(frame[c]) == 'numeric']
-        _check_finite(frame, numeric)
-        self.discrete_ = [c for c in numeric if frame[c].nunique() <= self.max_levels]
-        frame = frame.copy()
-        for c in self.discrete_: frame[c] = pd.Categorical(frame[c])
-        self.encoder_ = TabularEncoder().fit(frame)
-        return self.encoder_.transform(frame)
+# %% ../nbs/04_gan.ipynb #fa69f046
+@patch
+def _fit_encoding(self:GANOversampler, X)->np.ndarray:
+    "A `TabularEncoder` in which numeric columns with few distinct values are categories"
+    frame = as_frame(X)
+    numeric = [c for c in frame.columns if column_kind(frame[c]) == 'numeric']
+    check_finite(frame, numeric)
+    self.discrete_ = [c for c in numeric if frame[c].nunique() <= self.max_levels]
+    frame = frame.copy()
+    for c in self.discrete_: frame[c] = pd.Categorical(frame[c])
+    self.encoder_ = TabularEncoder().fit(frame)
+    return self.encoder_.transform(frame)
 
-    def _inverse_encoding(self, Z:np.ndarray, X):
-        new = self.encoder_.inverse_transform(Z)
-        frame = _as_frame(X)
-        for c in self.discrete_: new[c] = new[c].astype(frame[c].dtype)
-        return new if isinstance(X, pd.DataFrame) else new.to_numpy().astype(X.dtype)
+@patch
+def _inverse_encoding(self:GANOversampler, Z:np.ndarray, X):
+    "Decoded rows in the type of `X`, the columns generated as categories back in their numeric dtype"
+    new = self.encoder_.inverse_transform(Z)
+    frame = as_frame(X)
+    for c in self.discrete_: new[c] = new[c].astype(frame[c].dtype)
+    return new if isinstance(X, pd.DataFrame) else new.to_numpy().astype(X.dtype)
 
-    def _fit_resample(self, X, y, condition=None):
-        self.condition_, self._cond_codes = None, None
-        if condition is not None:
-            condition = np.asarray(condition)
-            if condition.shape != (len(y),): raise ValueError(f"condition must have one value per row ({len(y)}), got shape {condition.shape}")
-            if pd.isna(condition).any(): raise ValueError("condition has missing values")
-            self.condition_, self._cond_codes = np.unique(condition, return_inverse=True)
-        return super()._fit_resample(X, y)
+# %% ../nbs/04_gan.ipynb #e4f13b07
+@patch
+def _fit_resample(self:GANOversampler, X, y, condition=None):
+    "Check and code the extra `condition` (one label per row, or None), then the base's steps"
+    self.condition_, self._cond_codes = None, None
+    if condition is not None:
+        condition = np.asarray(condition)
+        if condition.shape != (len(y),): raise ValueError(f"condition must have one value per row ({len(y)}), got shape {condition.shape}")
+        if pd.isna(condition).any(): raise ValueError("condition has missing values")
+        self.condition_, self._cond_codes = np.unique(condition, return_inverse=True)
+    return super(GANOversampler, self)._fit_resample(X, y)
 
-    def _conditions(self, y:np.ndarray, cond_codes:np.ndarray|None)->np.ndarray:
-        "One-hot class, followed by the one-hot extra condition if there is one"
-        C = np.eye(len(self.classes_), dtype=np.float32)[y]
-        if cond_codes is None: return C
-        return np.concatenate([C, np.eye(len(self.condition_), dtype=np.float32)[cond_codes]], 1)
+@patch
+def _conditions(self:GANOversampler, y:np.ndarray, cond_codes:np.ndarray|None)->np.ndarray:
+    "One-hot class, followed by the one-hot extra condition if there is one"
+    C = np.eye(len(self.classes_), dtype=np.float32)[y]
+    if cond_codes is None: return C
+    return np.concatenate([C, np.eye(len(self.condition_), dtype=np.float32)[cond_codes]], 1)
 
-    def _fit_generator(self, Z, y):
-        K = len(self.classes_)
-        codes = self._cond_codes
-        C = self._conditions(y, codes)
-        self.class_conditions_ = None if codes is None else [np.bincount(codes[y == c], minlength=len(self.condition_)) for c in range(K)]
-        rng = np.random.default_rng(self._seed)
-        train, valid = self._split(y, rng) if self.valid_size > 0 else (np.arange(len(y)), np.zeros(0, np.int64))
-        stats = class_location_scale(Z[train], y[train], self.encoder_.spans) if self.centred else None
-        gan = ConditionalWGAN(Z.shape[1], K, C.shape[1], self.encoder_.spans, tuple(self.hidden), self.noise_dim, self.ac_weight > 0, stats)
-        # reference rows for the MMD: a class's held-out rows, or (none held out) up to 500 of its training rows
-        ref = np.concatenate([v if len(v := valid[y[valid] == c]) else rng.permutation(train[y[train] == c])[:500] for c in range(K)])
-        T = [torch.as_tensor(a) for a in (Z, C, Z, C, y)]
-        bs = self.batch_size or int(np.clip(len(train) // 4, 32, 128))
-        dls = DataLoaders(_BalancedRowsDL([t[train] for t in T], y[train], 2, bs, _BATCHES_PER_EPOCH),
-                          _RowsDL([t[ref] for t in T], n_inp=2, bs=len(ref)), device=self.device_)
-        what = f"{type(self).__name__}'s training"
-        gen_params = set(gan.generator.parameters())
-        learn = Learner(dls, gan.to(self.device_), loss_func=WGANCriticLoss(gan, self.gp_weight), lr=self.lr, wd=0.,
-                        opt_func=partial(OptimWrapper, opt=partial(torch.optim.Adam, betas=(0.5, 0.9), eps=1e-5, fused=True)),  # Adam(0.5, 0.9): the usual GAN setting
-                        splitter=lambda m: [p for p in m.parameters() if p not in gen_params],  # the Learner's optimiser: critic + classifier
-                        metrics=ClassMMD(), cbs=[RaiseOnNaN(what, f"lower lr (now {self.lr})"), GeneratorStep(self.n_critic, self.ac_weight, self.mmd_weight, what)])
-        keep = _KeepBestGenerator(self.warmup, self.patience)
-        fit_cbs = [keep] if self.patience else []
-        with _quiet_fastai(), _torch_threads(1 if self.device_.type == 'cpu' else None):
-            if self.verbose: learn.fit(self.epochs, self.lr, cbs=fit_cbs)
-            else:
-                with learn.no_bar(), learn.no_logging(), contextlib.redirect_stdout(io.StringIO()): learn.fit(self.epochs, self.lr, cbs=fit_cbs)
-        self.best_epoch_ = keep.best_epoch if self.patience else len(learn.recorder.values) - 1
-        self.history_ = pd.DataFrame([v[:3] for v in learn.recorder.values], columns=['critic_loss', 'valid_loss', 'mmd']).rename_axis('epoch')
-        self.history_['generator_loss'] = learn.generator_step.epoch_losses[:len(self.history_)]
-        self.gan_ = gan.eval()
+# %% ../nbs/04_gan.ipynb #3f2b943f
+@patch
+def _mmd_reference(self:GANOversampler, y:np.ndarray, # class index of each row
+                   train:np.ndarray, valid:np.ndarray, # positions of the training and held-out rows
+                   rng:np.random.Generator, # the run's generator
+                  )->np.ndarray:
+    "Positions of the MMD's reference rows: each class's held-out rows or, if none are held out, up to 500 of its training rows"
+    return np.concatenate([v if len(v := valid[y[valid] == c]) else rng.permutation(train[y[train] == c])[:500]
+                           for c in range(len(self.classes_))])
 
-    @torch.no_grad()
-    def _sample(self, c, n, rng):
-        y = np.full(n, c)
-        codes = None if self.condition_ is None else rng.choice(len(self.condition_), n, p=self.class_conditions_[c] / self.class_conditions_[c].sum())
-        cond = torch.as_tensor(self._conditions(y, codes), device=self.device_)
-        with torch.random.fork_rng(devices=[self.device_] if self.device_.type == 'cuda' else []):  # repeatable, global state untouched
-            torch.manual_seed(int(rng.integers(2**31 - 1)))
-            return self.gan_.generator(cond).cpu().numpy()
+# %% ../nbs/04_gan.ipynb #418290ad
+@patch
+def _gan_learner(self:GANOversampler, gan:ConditionalWGAN, # the networks
+                 tensors:list, # (Z, C, Z, C, y): the critic's inputs (rows, conditions), then the loss's targets
+                 y:np.ndarray, # class index of each row
+                 train:np.ndarray, ref:np.ndarray, # positions of the training rows and of the MMD's reference rows
+                )->Learner:
+    "A fastai `Learner` that trains the critic and classifier on balanced batches, and the generator by `GeneratorStepCallback`"
+    bs = self.batch_size or int(np.clip(len(train) // 4, 32, 128))
+    dls = DataLoaders(_BalancedRowsDL([t[train] for t in tensors], y[train], 2, bs, _BATCHES_PER_EPOCH),
+                      RowsDL([t[ref] for t in tensors], n_inp=2, bs=len(ref)), device=self.device_)
+    what = f"{type(self).__name__}'s training"
+    gen_params = set(gan.generator.parameters())
+    return Learner(dls, gan.to(self.device_), loss_func=WGANCriticLoss(gan, self.gp_weight), lr=self.lr, wd=0.,
+                   opt_func=partial(OptimWrapper, opt=partial(torch.optim.Adam, betas=(0.5, 0.9), eps=1e-5, fused=True)),  # Adam(0.5, 0.9): the usual GAN setting
+                   splitter=lambda m: [p for p in m.parameters() if p not in gen_params],  # the Learner's optimiser: critic + classifier
+                   metrics=ClassMMD(), cbs=[RaiseOnNaNCallback(what, f"lower lr (now {self.lr})"),
+                                            GeneratorStepCallback(self.n_critic, self.ac_weight, self.mmd_weight, what)])
+
+# %% ../nbs/04_gan.ipynb #590014f8
+@patch
+def _fit_generator(self:GANOversampler, Z, y):
+    "Build the conditional WGAN and train it with fastai, keeping the generator of the best MMD; store it in `gan_`"
+    K, codes = len(self.classes_), self._cond_codes
+    C = self._conditions(y, codes)
+    self.class_conditions_ = None if codes is None else [np.bincount(codes[y == c], minlength=len(self.condition_)) for c in range(K)]
+    rng = np.random.default_rng(self._seed)
+    train, valid = self._split(y, rng) if self.valid_size > 0 else (np.arange(len(y)), np.zeros(0, np.int64))
+    stats = class_location_scale(Z[train], y[train], self.encoder_.spans) if self.centred else None
+    gan = ConditionalWGAN(Z.shape[1], K, C.shape[1], self.encoder_.spans, tuple(self.hidden), self.noise_dim, self.ac_weight > 0, stats)
+    ref = self._mmd_reference(y, train, valid, rng)
+    learn = self._gan_learner(gan, [torch.as_tensor(a) for a in (Z, C, Z, C, y)], y, train, ref)
+    keep = _KeepBestGenerator(self.warmup, self.patience)
+    fit_cbs = [keep] if self.patience else []
+    with quiet_fastai(), torch_threads(1 if self.device_.type == 'cpu' else None):
+        if self.verbose: learn.fit(self.epochs, self.lr, cbs=fit_cbs)
+        else:
+            with learn.no_bar(), learn.no_logging(), contextlib.redirect_stdout(io.StringIO()): learn.fit(self.epochs, self.lr, cbs=fit_cbs)
+    self.best_epoch_ = keep.best_epoch if self.patience else len(learn.recorder.values) - 1
+    self.history_ = pd.DataFrame([v[:3] for v in learn.recorder.values], columns=['critic_loss', 'valid_loss', 'mmd']).rename_axis('epoch')
+    self.history_['generator_loss'] = learn.generator_step.epoch_losses[:len(self.history_)]
+    self.gan_ = gan.eval()
+
+# %% ../nbs/04_gan.ipynb #77fa18c2
+@patch
+@torch.no_grad()
+def _sample(self:GANOversampler, c:int, # class index into `classes_`
+            n:int, # rows to generate
+            rng:np.random.Generator, # the run's random generator
+           )->np.ndarray:
+    "`n` new encoded rows of class `c` from the trained generator"
+    y = np.full(n, c)
+    codes = None if self.condition_ is None else rng.choice(len(self.condition_), n, p=self.class_conditions_[c] / self.class_conditions_[c].sum())
+    cond = torch.as_tensor(self._conditions(y, codes), device=self.device_)
+    with torch.random.fork_rng(devices=[self.device_] if self.device_.type == 'cuda' else []):  # repeatable, global state untouched
+        torch.manual_seed(int(rng.integers(2**31 - 1)))
+        return self.gan_.generator(cond).cpu().numpy()
 
 # %% ../nbs/04_gan.ipynb #f4baa51d
 def synthetic_rows(X, # the data the over-sampler was given
@@ -392,9 +422,9 @@ def synthetic_rows(X, # the data the over-sampler was given
 # %% ../nbs/04_gan.ipynb #f31dbacd
 def _encoded(real, *others, numeric:str='power'):
     "Rows of `real` and `others` encoded by a `TabularEncoder` fitted on `real` (standardised numbers, one-hot categories)"
-    real = _as_frame(real)
+    real = as_frame(real)
     enc = TabularEncoder(numeric=numeric).fit(real)
-    return [enc.transform(real)] + [enc.transform(_as_frame(o).set_axis(real.columns, axis=1)) for o in others]
+    return [enc.transform(real)] + [enc.transform(as_frame(o).set_axis(real.columns, axis=1)) for o in others]
 
 def two_sample_auc(real, # real rows (DataFrame or array)
                    synthetic, # synthetic rows, same columns
@@ -438,10 +468,10 @@ def marginal_distances(real, # real rows
                        synthetic, # synthetic rows, same columns
                       )->pd.DataFrame:
     "Per column: Kolmogorov–Smirnov statistic for numbers, total-variation distance for categories (0: same marginal, 1: disjoint)"
-    real, synthetic = _as_frame(real), _as_frame(synthetic).set_axis(_as_frame(real).columns, axis=1)
+    real, synthetic = as_frame(real), as_frame(synthetic).set_axis(as_frame(real).columns, axis=1)
     rows = []
     for c in real.columns:
-        if _column_kind(real[c]) == 'numeric':
+        if column_kind(real[c]) == 'numeric':
             rows.append((c, 'numeric', 'KS', ks_2samp(real[c].to_numpy(float), synthetic[c].to_numpy(float)).statistic))
         else:
             p, q = (s.astype(str).value_counts(normalize=True) for s in (real[c], synthetic[c]))
@@ -454,13 +484,13 @@ def plot_marginals(real, # real rows
                    columns=None, # which columns; default: all
                    ncols:int=4, size:float=2.6):
     "One panel per column: histograms (numbers) or category shares (categories) of the real rows and each synthetic set"
-    real = _as_frame(real)
+    real = as_frame(real)
     columns = list(real.columns if columns is None else columns)
     nrows = -(-len(columns) // ncols)
     fig, axs = plt.subplots(nrows, ncols, figsize=(size * ncols, size * 0.8 * nrows), squeeze=False)
-    sets = {'real': real, **{k: _as_frame(v).set_axis(real.columns, axis=1) for k, v in synthetic.items()}}
+    sets = {'real': real, **{k: as_frame(v).set_axis(real.columns, axis=1) for k, v in synthetic.items()}}
     for ax, c in zip(axs.flat, columns):
-        if _column_kind(real[c]) == 'numeric':
+        if column_kind(real[c]) == 'numeric':
             bins = np.histogram_bin_edges(real[c].to_numpy(float), bins=20)
             for i, (name, d) in enumerate(sets.items()):
                 ax.hist(d[c].to_numpy(float), bins=bins, density=True, histtype='stepfilled' if i == 0 else 'step',
@@ -536,70 +566,3 @@ def synthetic_minority(dataset, # a `Dataset` (or anything with `.X`, `.y`)
         out['synthetic'][name] = new[np.asarray(y_new) == minority].reset_index(drop=True)
         out['samplers'][name] = sampler
     return out
-
-# %% ../nbs/04_gan.ipynb #a7b0afaa
-def generative_samplers(device=None, # for the deep samplers: 'cpu', 'cuda' or None (CUDA when available)
-                       )->dict:
-    "The samplers of the chapter's comparison: none, random over-sampling, SMOTE, and the AE, VAE and GAN samplers"
-    return {'none': None, 'random over': 'random over', 'SMOTE': 'SMOTE', 'AE': AEOversampler(device=device),
-            'VAE': VAEOversampler(device=device), 'GAN': GANOversampler(device=device)}
-
-def generative_models(device=None, # for the fastai model
-                     )->dict:
-    "The models of the chapter's comparison: the seed's decision tree, random forest and deep (fastai) model"
-    return {'decision tree': 'decision tree', 'random forest': 'random forest', 'deep (fastai MLP)': FastaiTabularClassifier(device=device)}
-
-# %% ../nbs/04_gan.ipynb #acbf37ce
-GENERATIVE_KEEL = SAMPLER_DATASETS[:20]  # the 20 smallest of chapter 02's KEEL grid: the deep samplers make each fit cost seconds
-
-def _ranks_and_plots(keel:pd.DataFrame, out:Path):
-    "Mean-rank tables and CD diagrams of the KEEL part"
-    for metric in ('g_mean', 'f1', 'roc_auc'):
-        ranks = rank_table(keel, metric)
-        write_atomic(out/f'generative_ranks_{metric}.csv', lambda p: ranks.to_csv(p, float_format='%.4g'))
-    models = list(dict.fromkeys(keel.model))
-    panels = [(m, metric) for m in models for metric in ('g_mean', 'f1')]
-    fig, axs = plt.subplots(len(panels), 1, figsize=(7, 2.0 * len(panels)), squeeze=False)  # one column: readable text
-    for ax, (m, metric) in zip(axs[:, 0], panels): plot_cd(score_table(keel, metric, model=m), title=f'{m}, {metric}', ax=ax)
-    fig.tight_layout(); write_atomic(out/'generative_cd.png', lambda p: fig.savefig(p, dpi=110)); plt.close(fig)
-
-def run_generative(out:Path, # folder for the tables, plots and the task cache
-                   quick:bool=False, # a tiny grid for a smoke test
-                   seed:int=0, # seed of the folds, samplers and models
-                   device:str|None=None, # for the deep samplers and the fastai model
-                   n_jobs:int=-1, # joblib workers
-                  )->pd.DataFrame:
-    "None / random / SMOTE / AE / VAE / GAN × tree / forest / fastai on KEEL and credit data, and the sample quality on the credit data"
-    out = Path(out); out.mkdir(parents=True, exist_ok=True)
-    smp, mdl = generative_samplers(device), generative_models(device)
-    if quick:
-        keel_sets, credit_sets, cv = GENERATIVE_KEEL[:2], [], RepeatedStratifiedKFold(n_splits=3, n_repeats=1, random_state=seed)
-        smp = {k: smp[k] for k in ('none', 'SMOTE', 'GAN')}
-        keel_models = {'decision tree': mdl['decision tree']}
-    else:
-        keel_sets, credit_sets, cv = GENERATIVE_KEEL, CREDIT_DATASETS, RepeatedStratifiedKFold(n_splits=5, n_repeats=1, random_state=seed)
-        keel_models = {k: mdl[k] for k in ('decision tree', 'random forest')}
-    t0 = time.perf_counter()
-    res = compare(keel_sets, smp, keel_models, cv=cv, n_jobs=n_jobs, seed=seed, cache_dir=out/'cache')
-    if credit_sets: res = pd.concat([res, compare(credit_sets, smp, mdl, cv=cv, n_jobs=n_jobs, seed=seed, cache_dir=out/'cache')], ignore_index=True)
-    secs = time.perf_counter() - t0
-    write_atomic(out/'generative_results.csv.gz', lambda p: res.to_csv(p, index=False))  # results files atomically: never half a file
-    summary = summarise_results(res)
-    write_atomic(out/'generative_summary.csv', lambda p: summary.to_csv(p, index=False, float_format='%.6g'))
-    keel = summary[summary.dataset.str.startswith('keel/')]
-    _ranks_and_plots(keel, out)
-    quality = []
-    for name in ([] if quick else credit_sets):
-        ds = load_dataset(name)
-        cats = [c for c in ds.X.columns if _column_kind(ds.X[c]) == 'categorical']
-        sm = SMOTENC(categorical_features=cats, random_state=seed) if cats else SMOTE(random_state=seed)
-        q = synthetic_minority(ds, {'SMOTE': sm, **{k: smp[k] for k in ('AE', 'VAE', 'GAN')}}, random_state=seed)
-        tab = sample_quality(q['real'], q['synthetic'], q['holdout'], random_state=seed)
-        quality.append(tab.assign(seconds=pd.Series(q['seconds'])).rename_axis('sampler').reset_index().assign(dataset=name))
-    if quality: write_atomic(out/'generative_quality.csv', lambda p: pd.concat(quality).to_csv(p, index=False, float_format='%.4g'))
-    failed = (res.status != 'ok').sum() // res.metric.nunique()
-    print(f"{len(res) // res.metric.nunique()} fits ({failed} failed) on {len(keel_sets) + len(credit_sets)} datasets in {secs / 60:.1f} min\n")
-    print('Mean rank by G-mean on the KEEL sets (1 = best):\n', rank_table(keel, 'g_mean').round(2).to_string(), sep='')
-    print(f'\nwrote {out}/generative_results.csv.gz, generative_summary.csv, generative_ranks_*.csv, generative_cd.png'
-          + (', generative_quality.csv' if quality else ''))
-    return res

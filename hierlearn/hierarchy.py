@@ -1,4 +1,4 @@
-"""Label hierarchies as expert knowledge: a rooted tree of class names, its lowest common ancestors, the LCA-height distance that measures how bad a mistake is, expert taxonomies for the bundled data, and over-sampling that lets a rare class borrow from its siblings.
+"""Label hierarchies as expert knowledge: a rooted tree of class names, its lowest common ancestors, the LCA-height distance that measures how bad a mistake is, and expert taxonomies for the bundled data, looked up by dataset name.
 
 Docs: https://hierlearn.github.io/hierlearn/hierarchy.html.md"""
 
@@ -6,23 +6,18 @@ Docs: https://hierlearn.github.io/hierlearn/hierarchy.html.md"""
 
 # %% ../nbs/06_hierarchy.ipynb #470c8b31
 from __future__ import annotations
-import json, numbers
+import json
 from pathlib import Path
+from typing import Callable
 import numpy as np, pandas as pd
-import matplotlib.pyplot as plt
-from matplotlib.textpath import TextPath
 from fastcore.basics import patch
-from imblearn.over_sampling.base import BaseOverSampler
-from sklearn.neighbors import NearestNeighbors
-from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval
-from .data import CIFAR10_CLASSES, CIFAR100_SUPERCLASSES, register_hierarchy, write_atomic
-from .sampling import check_resampling_input
+from .core import write_atomic
 
 # %% auto #0
-__all__ = ['CIFAR100_HIERARCHY', 'ECOLI_HIERARCHY', 'TAXONOMIES', 'Hierarchy', 'cifar100_hierarchy', 'cifar10_hierarchy',
-           'cifar10_control_hierarchy', 'ecoli_hierarchy', 'yeast_hierarchy', 'glass_hierarchy', 'vehicle_hierarchy',
-           'satimage_hierarchy', 'page_blocks_hierarchy', 'zoo_hierarchy', 'taxonomy_table', 'SiblingSMOTE']
+__all__ = ['CIFAR100_SUPERCLASSES', 'CIFAR100_HIERARCHY', 'ECOLI_HIERARCHY', 'TAXONOMIES', 'Hierarchy', 'cifar100_hierarchy',
+           'cifar10_hierarchy', 'cifar10_control_hierarchy', 'ecoli_hierarchy', 'yeast_hierarchy', 'glass_hierarchy',
+           'vehicle_hierarchy', 'satimage_hierarchy', 'page_blocks_hierarchy', 'zoo_hierarchy', 'register_hierarchy',
+           'registered_hierarchy', 'taxonomy_table']
 
 # %% ../nbs/06_hierarchy.ipynb #f106c4e5
 def _find_cycle(parents:dict):
@@ -277,6 +272,7 @@ def check_labels(self:Hierarchy, y, # data labels: a list, array or Series
 # %% ../nbs/06_hierarchy.ipynb #8e4fa61e
 def _label_widths(labels, fontsize:float)->np.ndarray:
     "Widths in points of `labels` drawn at `fontsize`"
+    from matplotlib.textpath import TextPath
     return np.array([TextPath((0, 0), str(s), size=fontsize).get_extents().width for s in labels])
 
 @patch
@@ -284,6 +280,7 @@ def plot(self:Hierarchy, ax=None, # matplotlib axes; a new figure when None
          fontsize:int=9, # size of the node labels
          rotate_leaves:bool|None=None): # turn leaf labels vertical; default: when there are more than 12 leaves
     "Top-down plot of the tree: x from the leaf order, spaced so no two labels of a level overlap; y from the depth"
+    import matplotlib.pyplot as plt             # here, not at the top: loading a taxonomy need not load matplotlib
     leaves, order = self.leaves, self._order
     rotate = len(leaves) > 12 if rotate_leaves is None else rotate_leaves
     half = dict(zip(order, _label_widths(order, fontsize) / 2))
@@ -327,6 +324,30 @@ def plot(self:Hierarchy, ax=None, # matplotlib axes; a new figure when None
     ax.set_ylim(-self.height - (1.2 if rotate else 0.5), 0.6); ax.set_xlim(lo, hi)
     for s in ('top', 'right', 'bottom'): ax.spines[s].set_visible(False)
     return ax
+
+# %% ../nbs/06_hierarchy.ipynb #96fa6609
+CIFAR100_SUPERCLASSES = { # superclass -> its 5 classes (Krizhevsky 2009)
+    'aquatic_mammals': ['beaver', 'dolphin', 'otter', 'seal', 'whale'],
+    'fish': ['aquarium_fish', 'flatfish', 'ray', 'shark', 'trout'],
+    'flowers': ['orchid', 'poppy', 'rose', 'sunflower', 'tulip'],
+    'food_containers': ['bottle', 'bowl', 'can', 'cup', 'plate'],
+    'fruit_and_vegetables': ['apple', 'mushroom', 'orange', 'pear', 'sweet_pepper'],
+    'household_electrical_devices': ['clock', 'keyboard', 'lamp', 'telephone', 'television'],
+    'household_furniture': ['bed', 'chair', 'couch', 'table', 'wardrobe'],
+    'insects': ['bee', 'beetle', 'butterfly', 'caterpillar', 'cockroach'],
+    'large_carnivores': ['bear', 'leopard', 'lion', 'tiger', 'wolf'],
+    'large_man-made_outdoor_things': ['bridge', 'castle', 'house', 'road', 'skyscraper'],
+    'large_natural_outdoor_scenes': ['cloud', 'forest', 'mountain', 'plain', 'sea'],
+    'large_omnivores_and_herbivores': ['camel', 'cattle', 'chimpanzee', 'elephant', 'kangaroo'],
+    'medium_mammals': ['fox', 'porcupine', 'possum', 'raccoon', 'skunk'],
+    'non-insect_invertebrates': ['crab', 'lobster', 'snail', 'spider', 'worm'],
+    'people': ['baby', 'boy', 'girl', 'man', 'woman'],
+    'reptiles': ['crocodile', 'dinosaur', 'lizard', 'snake', 'turtle'],
+    'small_mammals': ['hamster', 'mouse', 'rabbit', 'shrew', 'squirrel'],
+    'trees': ['maple_tree', 'oak_tree', 'palm_tree', 'pine_tree', 'willow_tree'],
+    'vehicles_1': ['bicycle', 'bus', 'motorcycle', 'pickup_truck', 'train'],
+    'vehicles_2': ['lawn_mower', 'rocket', 'streetcar', 'tank', 'tractor'],
+}
 
 # %% ../nbs/06_hierarchy.ipynb #566754a5
 def cifar100_hierarchy() -> Hierarchy:
@@ -399,13 +420,28 @@ def zoo_hierarchy() -> Hierarchy:
                                              'invertebrates': ['insect', 'invertebrate']}})
 
 # %% ../nbs/06_hierarchy.ipynb #190da4ca
-TAXONOMIES = {'ecoli': ecoli_hierarchy, 'yeast': yeast_hierarchy, 'glass': glass_hierarchy, 'vehicle': vehicle_hierarchy,
-              'satimage': satimage_hierarchy, 'page-blocks': page_blocks_hierarchy, 'zoo': zoo_hierarchy,
-              'cifar10': cifar10_hierarchy, 'cifar10-control': cifar10_control_hierarchy}
-for _name, _factory in TAXONOMIES.items(): register_hierarchy(_name, _factory)
+TAXONOMIES:dict[str, Callable] = {
+    'ecoli': ecoli_hierarchy, 'yeast': yeast_hierarchy, 'glass': glass_hierarchy, 'vehicle': vehicle_hierarchy,
+    'satimage': satimage_hierarchy, 'page-blocks': page_blocks_hierarchy, 'zoo': zoo_hierarchy,
+    'cifar10': cifar10_hierarchy, 'cifar10-control': cifar10_control_hierarchy}
 
+def register_hierarchy(name:str, # the dataset name, as `Dataset.name` spells it
+                       factory:Callable, # called without arguments, returns the label `Hierarchy`
+                      )->Callable:
+    "Register `factory` in `TAXONOMIES` as the maker of dataset `name`'s label hierarchy; returns `factory`"
+    if not callable(factory): raise TypeError(f"factory must be callable (it builds the hierarchy), got {type(factory).__name__}")
+    TAXONOMIES[name] = factory
+    return factory
+
+def registered_hierarchy(name:str # a dataset name
+                        ):
+    "A fresh copy of the label hierarchy registered for `name`, or None"
+    factory = TAXONOMIES.get(name)
+    return None if factory is None else factory()
+
+# %% ../nbs/06_hierarchy.ipynb #d24fc2a9
 def taxonomy_table() -> pd.DataFrame:
-    "One row per shipped taxonomy: its size, the share of leaf pairs that are siblings, the mean LCA distance between leaves, and its source"
+    "One row per registered taxonomy: its size, the share of leaf pairs that are siblings, the mean LCA distance between leaves, and its source"
     rows = []
     for name, factory in TAXONOMIES.items():
         h = factory()
@@ -415,50 +451,3 @@ def taxonomy_table() -> pd.DataFrame:
                          sibling_pairs=round(float((D[off] == 1).mean()), 3), mean_distance=round(float(D[off].mean()), 3),
                          source=factory.__doc__))
     return pd.DataFrame(rows)
-
-# %% ../nbs/06_hierarchy.ipynb #cf5e1468
-class SiblingSMOTE(BaseOverSampler):
-    "SMOTE whose neighbours come from the class and its sibling classes in a label hierarchy"
-    _parameter_constraints = {**BaseOverSampler._parameter_constraints, 'hierarchy': [Hierarchy],
-                              'k_neighbors': [Interval(numbers.Integral, 1, None, closed='left')],
-                              'sibling_gap': [Interval(numbers.Real, 0, 1, closed='both')]}
-
-    def __init__(self, hierarchy:Hierarchy, # the label tree; every label of y must be one of its leaves
-                 *, sampling_strategy='auto', # as in imbalanced-learn: 'auto', 'minority', 'not majority', a float or a dict
-                 k_neighbors:int=5, # neighbours searched among the rows of the class and of its siblings
-                 sibling_gap:float=0.5, # largest step towards a sibling's row (1: the whole segment, as SMOTE)
-                 random_state=None): # seed or `numpy.random.RandomState`
-        super().__init__(sampling_strategy=sampling_strategy)
-        self.hierarchy, self.k_neighbors, self.sibling_gap, self.random_state = hierarchy, k_neighbors, sibling_gap, random_state
-
-    def _check_X_y(self, X, y, accept_sparse=None):
-        check_resampling_input(X, y)
-        self.hierarchy.check_labels(y)
-        return super()._check_X_y(X, y, accept_sparse=False)
-
-    def _siblings(self, c, present):
-        parent = self.hierarchy.parent(c)
-        return [] if parent is None else [s for s in self.hierarchy.children(parent) if s != c and s in present]
-
-    def _fit_resample(self, X, y):
-        rng, present = check_random_state(self.random_state), set(np.unique(y))
-        X_parts, y_parts, self.siblings_, self.borrowed_ = [X], [y], {}, {}
-        for c, n in self.sampling_strategy_.items():
-            if n == 0: continue
-            c = c.item() if isinstance(c, np.generic) else c  # plain Python labels in messages and attributes
-            sibs = self.siblings_[c] = self._siblings(c, present)
-            own, pool = np.flatnonzero(y == c), np.flatnonzero(np.isin(y, [c] + sibs))
-            if len(pool) <= self.k_neighbors:
-                raise ValueError(f"class {c!r} has {len(own)} rows and its sibling classes {sibs} {len(pool) - len(own)} more, "
-                                 f"but k_neighbors={self.k_neighbors} needs at least {self.k_neighbors + 1} in all: "
-                                 "lower k_neighbors, or give the class siblings in the hierarchy")
-            neighbours = NearestNeighbors(n_neighbors=self.k_neighbors + 1).fit(X[pool]).kneighbors(X[own], return_distance=False)[:, 1:]
-            seeds = rng.randint(len(own), size=n)
-            picks = pool[neighbours[seeds, rng.randint(self.k_neighbors, size=n)]]
-            from_sibling = y[picks] != c
-            steps = rng.uniform(size=n) * np.where(from_sibling, self.sibling_gap, 1.0)
-            start = X[own[seeds]]
-            X_parts.append(start + steps[:, None] * (X[picks] - start))
-            y_parts.append(np.full(n, c, dtype=y.dtype))
-            self.borrowed_[c] = float(from_sibling.mean())
-        return np.vstack(X_parts), np.concatenate(y_parts)

@@ -6,30 +6,21 @@ Docs: https://hierlearn.github.io/hierlearn/imbalance.html.md"""
 
 # %% ../nbs/01_imbalance.ipynb #74e5d027
 from __future__ import annotations
-import functools, time, warnings
-from contextlib import contextmanager, nullcontext
+import functools, warnings
+from contextlib import nullcontext
 import numpy as np, pandas as pd
 import matplotlib.pyplot as plt
-from fastprogress.fastprogress import progress_bar
-from joblib import Parallel, delayed
-from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.compose import ColumnTransformer
 from sklearn.preprocessing import OneHotEncoder, StandardScaler, label_binarize
-from sklearn.pipeline import make_pipeline
-from sklearn.tree import DecisionTreeClassifier
-from sklearn.ensemble import RandomForestClassifier
-from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import RepeatedStratifiedKFold, TunedThresholdClassifierCV
 from sklearn.metrics import (accuracy_score, f1_score, balanced_accuracy_score, matthews_corrcoef,
-                             average_precision_score, roc_auc_score, make_scorer, precision_recall_curve)
+                             average_precision_score, roc_auc_score)
 from imblearn.metrics import geometric_mean_score
-from .data import Dataset, load_dataset, make_long_tail
+from .core import quiet_fastai
 
 # %% auto #0
-__all__ = ['SCORE_NAMES', 'SEED_F1', 'class_counts', 'imbalance_ratio', 'imbalance_summary', 'plot_class_counts', 'evaluate',
-           'GMean', 'quiet_worker_restarts', 'FastaiTabularClassifier', 'tabular_preprocessor', 'default_models',
-           'credit_experiment', 'summarise', 'format_summary', 'seed_comparison', 'credit_report',
-           'plot_precision_recall']
+__all__ = ['class_counts', 'imbalance_ratio', 'imbalance_summary', 'plot_class_counts', 'evaluate', 'GMean',
+           'FastaiTabularClassifier', 'tabular_preprocessor']
 
 # %% ../nbs/01_imbalance.ipynb #112f1718
 def class_counts(y # class labels: a list, array or Series
@@ -135,22 +126,6 @@ def GMean():
     from fastai.metrics import skm_to_fastai
     return skm_to_fastai(geometric_mean_score, average='multiclass')
 
-# %% ../nbs/01_imbalance.ipynb #477eac21
-@contextmanager
-def _quiet_fastai():
-    "Silence two harmless warnings: fastai wrapping read-only pandas arrays, and torch.jit's deprecation at import"
-    with warnings.catch_warnings():
-        warnings.filterwarnings('ignore', message='The given NumPy array is not writable')
-        warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated')
-        yield
-
-@contextmanager
-def quiet_worker_restarts():
-    "Silence joblib's warning when it restarts a worker whose memory grew with its first PyTorch import (harmless, not a leak)"
-    with warnings.catch_warnings():
-        warnings.filterwarnings('ignore', message='A worker stopped while some jobs were given to the executor')
-        yield
-
 # %% ../nbs/01_imbalance.ipynb #636a504f
 class FastaiTabularClassifier(ClassifierMixin, BaseEstimator):
     "A fastai tabular MLP as a scikit-learn classifier"
@@ -177,7 +152,7 @@ class FastaiTabularClassifier(ClassifierMixin, BaseEstimator):
 
     def fit(self, X, y):
         "Train a fresh tabular learner on `X`, `y`"
-        with _quiet_fastai(): return self._fit(X, y)
+        with quiet_fastai(): return self._fit(X, y)
 
     def _fit(self, X, y):
         from fastai.tabular.all import TabularPandas, Categorify, Normalize, CategoryBlock, tabular_learner, no_random
@@ -202,7 +177,7 @@ class FastaiTabularClassifier(ClassifierMixin, BaseEstimator):
 
     def predict_proba(self, X):
         "Class probabilities, one column per class in `classes_` order"
-        with _quiet_fastai(), self.learn_.no_bar(): probs, _ = self.learn_.get_preds(dl=self.learn_.dls.test_dl(self._frame(X)))
+        with quiet_fastai(), self.learn_.no_bar(): probs, _ = self.learn_.get_preds(dl=self.learn_.dls.test_dl(self._frame(X)))
         return probs.numpy()
 
     def predict(self, X):
@@ -216,155 +191,3 @@ def tabular_preprocessor(cat_names, # categorical columns, one-hot encoded
     "One-hot encode categorical and standardise continuous columns (for scikit-learn models)"
     return ColumnTransformer([('cat', OneHotEncoder(handle_unknown='ignore'), list(cat_names)),
                               ('cont', StandardScaler(), list(cont_names))])
-
-# %% ../nbs/01_imbalance.ipynb #02d155be
-def default_models(cat_names, # categorical columns
-                   cont_names, # continuous columns
-                   random_state:int=0, # seed of every model
-                   device:str|None=None, # for the fastai model
-                   epochs:int=5, # for the fastai model
-                  ) -> dict:
-    "The seed experiment's models: a fastai MLP, a decision tree, a random forest and logistic regression (each on one core: `credit_experiment` runs folds in parallel)"
-    pre = lambda: tabular_preprocessor(cat_names, cont_names)
-    return {'deep (fastai MLP)': FastaiTabularClassifier(layers=(64, 64), epochs=epochs, random_state=random_state, device=device),
-            'decision tree': make_pipeline(pre(), DecisionTreeClassifier(random_state=random_state)),
-            'random forest': make_pipeline(pre(), RandomForestClassifier(200, random_state=random_state)),
-            'logistic regression': make_pipeline(pre(), LogisticRegression(max_iter=1000))}
-
-# %% ../nbs/01_imbalance.ipynb #116954fe
-def _credit_fit(X, y, pos, train, test, model, inner_cv, random_state):
-    "One model on one outer fold: the test rows' minority-class scores, predictions at 0.5 and tuned, the tuned threshold, fit seconds"
-    import torch
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)   # one core per fit: PyTorch's sums, and so the numbers, do not depend on n_jobs or the machine's cores
-    try:
-        start = time.perf_counter()
-        scorer = make_scorer(f1_score, pos_label=pos)
-        tuned = TunedThresholdClassifierCV(model, scoring=scorer, cv=inner_cv, random_state=random_state).fit(X.iloc[train], y[train])
-        secs = time.perf_counter() - start
-        score = tuned.estimator_.predict_proba(X.iloc[test])[:, list(tuned.classes_).index(pos)]
-    finally: torch.set_num_threads(threads)
-    at_half = np.where(score >= 0.5, pos, tuned.classes_[tuned.classes_ != pos][0])
-    return score, at_half, tuned.predict(X.iloc[test]), float(tuned.best_threshold_), secs
-
-def credit_experiment(datasets='credit-default', # a name for `load_dataset` or a `Dataset`, or a list of them
-                      models:dict|None=None, # name -> scikit-learn classifier; default: `default_models`
-                      n_splits:int=5, # outer folds
-                      n_repeats:int=3, # repeats of the outer cross-validation
-                      inner_cv:int=3, # folds of the inner cross-validation that tunes the threshold
-                      random_state:int=0, # seed of the folds and the models
-                      device:str|None=None, # for the fastai model: 'cpu', 'cuda' or None (auto)
-                      epochs:int=5, # epochs of the fastai model
-                      return_scores:bool=False, # also return every test row's minority-class score (for `plot_precision_recall`)
-                      n_jobs:int=-1, # joblib workers fitting folds in parallel (-1: all cores); the numbers do not depend on it
-                     ):
-    "Deep model vs trees vs logistic regression: tidy scores per fold at the 0.5 and the tuned threshold"
-    tasks = []   # (dataset, X, y, minority class, model name, model, repeat, fold, train rows, test rows)
-    for d in ([datasets] if isinstance(datasets, (str, Dataset)) else datasets):
-        ds = load_dataset(d) if isinstance(d, str) else d
-        X, y = ds.X, np.asarray(ds.y)
-        pos = class_counts(y).index[-1]
-        folds = RepeatedStratifiedKFold(n_splits=n_splits, n_repeats=n_repeats, random_state=random_state).split(X, y)
-        ds_models = models or default_models(ds.cat_names, ds.cont_names, random_state, device, epochs)
-        for i, (train, test) in enumerate(folds):
-            for name, model in ds_models.items():
-                tasks.append((ds.name, X, y, pos, name, clone(model), i // n_splits, i % n_splits, train, test))
-    pb = progress_bar(range(len(tasks)))
-    pb.comment = f"{len(tasks)} fits: {' and '.join(dict.fromkeys(t[0] for t in tasks))}"
-    jobs = Parallel(n_jobs=n_jobs, return_as='generator')(delayed(_credit_fit)(X, y, pos, train, test, model, inner_cv, random_state)
-                                                         for _, X, y, pos, _, model, _, _, train, test in tasks)
-    done = []
-    with quiet_worker_restarts():
-        for i, result in zip(pb, jobs):
-            done.append(result)
-            pb.comment = f'done {tasks[i][0]}: {tasks[i][4]}'   # the counter shows how far; a short line fits an 80-column terminal
-    rows, oof = [], []
-    for (dataset, X, y, pos, name, _, repeat, fold, _, test), (score, at_half, at_tuned, threshold, secs) in zip(tasks, done):
-        key = dict(dataset=dataset, model=name, repeat=repeat, fold=fold)
-        oof.append(pd.DataFrame(dict(**key, row=test, y=y[test] == pos, score=score)))
-        for thr_name, pred, thr in [('0.5', at_half, 0.5), ('tuned', at_tuned, threshold)]:
-            scores = evaluate(y[test], pred, score, pos_label=pos) | {'predicted_positive_share': float(np.mean(pred == pos)),
-                                                                       'threshold_value': thr, 'fit_seconds': secs}
-            rows += [dict(**key, threshold=thr_name, metric=k, value=v) for k, v in scores.items()]
-    return (pd.DataFrame(rows), pd.concat(oof, ignore_index=True)) if return_scores else pd.DataFrame(rows)
-
-# %% ../nbs/01_imbalance.ipynb #0bd13f57
-SCORE_NAMES = {'accuracy': 'accuracy', 'f1': 'F1', 'g_mean': 'G-mean', 'balanced_accuracy': 'bal. acc.', 'mcc': 'MCC',
-               'auprc': 'AUPRC', 'roc_auc': 'ROC AUC'}
-
-def summarise(results:pd.DataFrame, # tidy results of `credit_experiment`
-              metrics=('f1', 'g_mean', 'balanced_accuracy', 'mcc', 'auprc', 'roc_auc'), # the scores to summarise
-             ) -> pd.DataFrame:
-    "Mean and std over folds of each score (columns `f1_mean`, `f1_std`, ...) per dataset, threshold and model; `folds` and `degenerate_folds` (all test rows labelled alike)"
-    keys = ['dataset', 'threshold', 'model']
-    g = results[results.metric.isin(metrics)].groupby(keys + ['metric'], sort=False).value
-    stats = g.agg(['mean', 'std']).unstack('metric')
-    stats = stats[[(s, m) for m in metrics for s in ('mean', 'std') if (s, m) in stats.columns]]
-    stats.columns = [f'{m}_{s}' for s, m in stats.columns]
-    share = results[results.metric == 'predicted_positive_share'].groupby(keys, sort=False).value
-    return stats.assign(folds=share.size(), degenerate_folds=share.agg(lambda v: int(((v == 0) | (v == 1)).sum())))
-
-def format_summary(summary:pd.DataFrame, # `summarise`'s output
-                  ) -> pd.DataFrame:
-    "`summarise` for reading: 'mean ± std' per score under its usual name, degenerate folds flagged"
-    metrics = [c[:-5] for c in summary.columns if c.endswith('_mean')]
-    tab = pd.DataFrame({SCORE_NAMES.get(m, m): summary[f'{m}_mean'].map('{:.3f}'.format) + ' ± ' + summary[f'{m}_std'].map('{:.2f}'.format)
-                        for m in metrics})
-    flag = summary.degenerate_folds.astype(int).astype(str) + ' of ' + summary.folds.astype(str) + ' folds'
-    return tab.assign(**{'labels all alike': flag.where(summary.degenerate_folds > 0, '')})
-
-# %% ../nbs/01_imbalance.ipynb #ebc1047b
-SEED_F1 = {'deep (fastai MLP)': 0.30, 'decision tree': 0.37, 'random forest': 0.41, 'logistic regression': np.nan}
-
-# %% ../nbs/01_imbalance.ipynb #131bdb4c
-def seed_comparison(results:pd.DataFrame, # tidy results of `credit_experiment`
-                    dataset='credit-default', # which dataset's rows to use
-                   ) -> pd.DataFrame:
-    "Our minority-class F1 (at 0.5 and tuned) beside the seed's figures on its non-public data"
-    f1 = results.query("metric=='f1' and dataset==@dataset").groupby(['model', 'threshold']).value.mean().unstack('threshold')
-    tab = pd.DataFrame({'seed (non-public data)': pd.Series(SEED_F1), 'F1 at 0.5': f1['0.5'], 'F1, tuned threshold': f1['tuned']})
-    return tab.loc[list(SEED_F1)].round(3)
-
-# %% ../nbs/01_imbalance.ipynb #718284ec
-def credit_report(results:pd.DataFrame, # tidy results of `credit_experiment`
-                  metrics=('f1', 'g_mean', 'mcc', 'auprc', 'roc_auc'), # the scores shown (`summarise` keeps them all)
-                 ) -> str:
-    "The credit experiment for a terminal: a table per dataset, the thresholds explained, degenerate rows flagged, the seed beside our F1"
-    summary = summarise(results, metrics)
-    n_folds = results.groupby(['repeat', 'fold']).ngroups
-    n_splits, n_repeats = results.fold.nunique(), results.repeat.nunique()
-    out, flags = [], []
-    for dataset, tab in summary.groupby(level='dataset', sort=False):
-        shown = format_summary(tab.droplevel('dataset')).drop(columns='labels all alike')
-        marked = tab.degenerate_folds.droplevel('dataset') > 0
-        shown.index = pd.MultiIndex.from_tuples([(t, m + (' !' if marked[t, m] else '')) for t, m in shown.index], names=['threshold', 'model'])
-        out += [f'{dataset}: mean ± std over {n_folds} test folds ({n_splits}-fold cross-validation × {n_repeats})', shown.to_string(), '']
-        flags += [f'! {dataset}, {t}, {m}: one label for every test row in {r.degenerate_folds:.0f} of {r.folds:.0f} folds'
-                  + (f' (G-mean {r.g_mean_mean:.2f})' if 'g_mean_mean' in r else '') for (_, t, m), r in tab[tab.degenerate_folds > 0].iterrows()]
-    out += ['threshold 0.5: the minority class is predicted when its probability is at least 0.5;',
-            'tuned: the threshold with the best F1 in a cross-validation inside each training fold.'] + flags
-    if 'credit-default' in set(results.dataset):
-        seed = seed_comparison(results).rename(columns={'seed (non-public data)': 'seed', 'F1 at 0.5': 'ours at 0.5', 'F1, tuned threshold': 'ours, tuned'})
-        out += ['', "Minority-class F1 on credit-default beside the seed's figures (its non-public BIGCONTEST 2017 data;",
-                'the seed reported no logistic regression):', seed.to_string(na_rep='–')]
-    return '\n'.join(out)
-
-# %% ../nbs/01_imbalance.ipynb #92d376c0
-def plot_precision_recall(scores:pd.DataFrame, # test-fold scores from `credit_experiment(..., return_scores=True)`
-                          dataset:str|None=None, # whose scores to plot; None: the first dataset in `scores`
-                          repeat:int=0, # which repeat of the cross-validation to pool
-                          ax=None, # matplotlib axes; a new figure when None
-                         ):
-    "Precision–recall curves of each model from pooled test-fold scores, with the 0.5 threshold marked"
-    if ax is None: _, ax = plt.subplots(figsize=(5.5, 4.2))
-    dataset = scores.dataset.iloc[0] if dataset is None else dataset
-    scores = scores[(scores.repeat == repeat) & (scores.dataset == dataset)]
-    for i, (name, s) in enumerate(scores.groupby('model', sort=False)):
-        prec, rec, thr = precision_recall_curve(s.y, s.score)
-        ax.plot(rec, prec, color=f'C{i}', label=f'{name} (AP {average_precision_score(s.y, s.score):.2f})')
-        j = np.searchsorted(thr, 0.5).clip(max=len(thr) - 1)
-        ax.plot(rec[j], prec[j], 'o', color=f'C{i}')
-    ax.axhline(s.y.mean(), color='grey', ls=':', label='no skill')
-    ax.set(xlabel='recall of the minority class', ylabel='precision', title=f'{dataset}: dots mark the 0.5 threshold')
-    ax.legend(fontsize=8)
-    return ax

@@ -6,22 +6,20 @@ Docs: https://hierlearn.github.io/hierlearn/longtail.html.md"""
 
 # %% ../nbs/05a_longtail.ipynb #ca01802f
 from __future__ import annotations
-import argparse, os, tempfile, time, warnings
-from contextlib import nullcontext
+import time, warnings
 from functools import partial
 from pathlib import Path
 import numpy as np, pandas as pd
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-import matplotlib.pyplot as plt
 from PIL import Image
 from fastcore.basics import patch
 from fastcore.foundation import L
 from fasttransform import DisplayedTransform
 with warnings.catch_warnings():   # fastai's import trips torch's harmless torch.jit deprecation warning
     warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated')
-    from fastai.torch_core import default_device, no_random, TensorImage, TensorCategory, rank_distrib, num_distrib
+    from fastai.torch_core import default_device, TensorImage, TensorCategory
     from fastai.data.core import TfmdDL, DataLoaders
     from fastai.data.transforms import IntToFloatTensor, Normalize
     from fastai.callback.core import Callback
@@ -32,14 +30,14 @@ with warnings.catch_warnings():   # fastai's import trips torch's harmless torch
     from fastai.callback.schedule import ParamScheduler
     from fastai.callback.channelslast import ChannelsLast
     from fastai.callback.fp16 import MixedPrecision
-from .data import (load_cifar, cifar_path, read_images, make_long_tail, CIFAR10_CLASSES, CIFAR100_COARSE, CIFAR_ENV,
-                            write_atomic, check_choice)
+from .core import check_choice
+from .data import load_cifar, cifar_path, read_images, make_long_tail, CIFAR10_CLASSES, CIFAR100_COARSE, CIFAR_ENV
 from .losses import ClassBalancedLoss, LDAMLoss, DRWCallback, LogitAdjustedLoss, BalancedSoftmaxLoss, ShotAccuracy
 
 # %% auto #0
 __all__ = ['LONGTAIL_METHODS', 'LONGTAIL_ANCHORS', 'CIFAR_MEAN', 'CIFAR_STD', 'write_cifar_fixture', 'pad_crop_flip',
            'PadCropFlip', 'ImageTensors', 'ImageTensorDL', 'cifar_lt_dls', 'BasicBlock', 'NormedLinear', 'resnet32',
-           'WarmupStepSchedule', 'longtail_loss', 'longtail_learner', 'PhaseTimer', 'run_longtail']
+           'WarmupStepSchedule', 'longtail_loss', 'training_precision', 'longtail_learner', 'PhaseTimerCallback']
 
 # %% ../nbs/05a_longtail.ipynb #c57ffb42
 LONGTAIL_METHODS = ('ce', 'focal', 'cb_focal', 'ldam_drw', 'logit_adjusted', 'balanced_softmax')
@@ -287,7 +285,7 @@ def longtail_loss(method:str, # one of `LONGTAIL_METHODS`
     if method == 'logit_adjusted': return LogitAdjustedLoss(class_counts, tau=1.)
     return BalancedSoftmaxLoss(class_counts)
 
-def _precision(precision:str|None, device:torch.device) -> str:
+def training_precision(precision:str|None, device:torch.device) -> str:
     "The training precision: 'bf16'/'fp16' on CUDA by default, 'fp32' on the CPU"
     if precision is None:
         if device.type != 'cuda': return 'fp32'
@@ -314,7 +312,7 @@ def longtail_learner(dls:DataLoaders, # from `cifar_lt_dls` (its training set kn
     if counts is None: raise TypeError("dls must come from `cifar_lt_dls` (its training set gives the class counts the losses need)")
     loss = longtail_loss(method, counts)
     device = torch.device(dls.device) if dls.device is not None else default_device()
-    precision = _precision(precision, device)
+    precision = training_precision(precision, device)
     cbs = L(kwargs.pop('cbs', None))
     if method == 'ldam_drw': cbs.append(DRWCallback(drw_epoch=max(1, epochs * 4 // 5), beta=0.9999))
     metrics = [accuracy] + [ShotAccuracy(counts, shot, many=many, few=few) for shot in ('many', 'medium', 'few')]
@@ -326,7 +324,7 @@ def longtail_learner(dls:DataLoaders, # from `cifar_lt_dls` (its training set kn
     return learn
 
 # %% ../nbs/05a_longtail.ipynb #351a0758
-class PhaseTimer(Callback):
+class PhaseTimerCallback(Callback):
     "Wall time of each training phase (CUDA synchronised), so that throughput leaves validation out"
     order = 100
     def before_fit(self): self.train_s = []
@@ -334,163 +332,3 @@ class PhaseTimer(Callback):
     def after_train(self): self._sync(); self.train_s.append(time.perf_counter() - self.t0)
     def _sync(self):
         if torch.cuda.is_available() and self.dls.device is not None and torch.device(self.dls.device).type == 'cuda': torch.cuda.synchronize()
-
-# %% ../nbs/05a_longtail.ipynb #581716d0
-_RESULTS, _HISTORY, _PLOT = 'longtail_results.csv', 'longtail_history.csv', 'longtail_results.png'
-_RUN_KEY = ['dataset', 'imbalance_ratio', 'method', 'epochs', 'seed']
-
-def _distributed_device(device):
-    "In an `accelerate launch`ed process group, this process's GPU; else `device`"
-    if num_distrib() <= 1: return device
-    local = int(os.environ.get('LOCAL_RANK', rank_distrib()))
-    torch.cuda.set_device(local)
-    return torch.device('cuda', local)
-
-def _train_one(dls, dataset, rho, method, epochs, seed, quiet):
-    "Train one method with the recipe; its result row and its per-epoch history, fixed by `seed` whatever ran before it"
-    # `no_random` seeds random, NumPy and torch (weights, crops, flips) and gives the caller its states back afterwards
-    with no_random(seed, reproducible=False):
-        if torch.device(dls.device).type == 'cuda': torch.backends.cudnn.benchmark = True   # fixed input size: cuDNN's fastest kernels, as the LDAM-DRW code (restored on exit)
-        dls.train.rng.seed(seed)   # the shuffling: the methods of one (dataset, ρ) share these DataLoaders, so each starts it afresh
-        timer = PhaseTimer()
-        learn = longtail_learner(dls, method, epochs=epochs, cbs=timer)
-        t0 = time.perf_counter()
-        if num_distrib() > 1:
-            import fastai.distributed   # patches `Learner.distrib_ctx`; needs Accelerate, so only imported when launched by it
-            ctx = learn.distrib_ctx(sync_bn=False)
-        else: ctx = nullcontext()
-        with learn.no_bar(), (learn.no_logging() if quiet else nullcontext()), ctx: learn.fit_warmup_step(epochs)
-        seconds = time.perf_counter() - t0
-    names = ['train_loss', 'valid_loss', 'top1', 'many', 'medium', 'few']
-    hist = pd.DataFrame([v for v in learn.recorder.values], columns=names)
-    for c in ('top1', 'many', 'medium', 'few'): hist[c] = 100 * hist[c]
-    key = dict(dataset=dataset, imbalance_ratio=rho, method=method, epochs=epochs, seed=seed)
-    hist = hist.assign(epoch=range(len(hist)), **key)
-    n_train = len(dls.train_ds)
-    row = dict(**key, top1=hist.top1.iloc[-1], many=hist.many.iloc[-1], medium=hist.medium.iloc[-1], few=hist.few.iloc[-1],
-               best_top1=hist.top1.max(), train_images=n_train, test_images=len(dls.valid_ds), seconds=seconds,
-               train_images_per_s=n_train * epochs / sum(timer.train_s), device=str(dls.device),
-               precision=_precision(None, torch.device(dls.device)), processes=max(1, num_distrib()))
-    return row, hist
-
-def _key(dataset, rho, method, epochs, seed) -> tuple:
-    "A run's key, the same whether its values come from the arguments or from a CSV (where 10 may read back as 10.0)"
-    return str(dataset), float(rho), str(method), int(epochs), int(seed)
-
-def _finished_runs(out:Path) -> tuple[list, list]:
-    "Result rows and history frames of the runs a previous call finished in `out`; damage is named in a warning and those runs are redone"
-    def read(path, need):
-        if not path.exists(): return None
-        try: df = pd.read_csv(path)
-        except (ValueError, UnicodeDecodeError) as e:   # pandas' ParserError and EmptyDataError are ValueErrors
-            warnings.warn(f"cannot read {path} ({type(e).__name__}: {e}); its runs will be trained again and the file rewritten", stacklevel=4)
-            return None
-        missing = [c for c in need if c not in df.columns]
-        if missing:
-            warnings.warn(f"{path} lacks the columns {missing}; its runs will be trained again and the file rewritten", stacklevel=4)
-            return None
-        ok = df[need + [df.columns[-1]]].notna().all(axis=1)   # a row cut short by an interrupted write lacks its last field
-        if not ok.all():
-            warnings.warn(f"{path} has {(~ok).sum()} damaged row(s) (an empty key, top-1 or last field), the first on line {np.flatnonzero(~ok)[0] + 2}; "
-                          "their runs will be trained again", stacklevel=4)
-        return df[ok]
-    res, hist = read(out/_RESULTS, _RUN_KEY + ['top1']), read(out/_HISTORY, _RUN_KEY + ['epoch', 'top1'])
-    if res is None or not len(res): return [], []
-    keys = [_key(*r) for r in res[_RUN_KEY].itertuples(index=False)]
-    epochs_done = {} if hist is None else {_key(*k): n for k, n in hist.groupby(_RUN_KEY).epoch.nunique().items()}
-    whole = [epochs_done.get(k, 0) == k[3] for k in keys]   # a finished run has its row and one history row per epoch
-    if not all(whole):
-        warnings.warn(f"{out/_HISTORY} lacks the history of {len(whole) - sum(whole)} of the runs in {out/_RESULTS}; "
-                      "they will be trained again", stacklevel=3)
-    done = {k for k, w in zip(keys, whole) if w}
-    rows = [r for k, r, w in zip(keys, res.to_dict('records'), whole) if w]
-    hists = [hist[[_key(*r) in done for r in hist[_RUN_KEY].itertuples(index=False)]]] if hist is not None and rows else []
-    return rows, hists
-
-def _plot_results(res:pd.DataFrame):
-    "Top-1 per method for each (dataset, ρ), with the anchors as black ticks"
-    groups = list(res.groupby(['dataset', 'imbalance_ratio'], sort=False))
-    fig, axs = plt.subplots(1, len(groups), figsize=(4.2 * len(groups), 3.2), squeeze=False)
-    for ax, ((ds, rho), g) in zip(axs[0], groups):
-        g = g.set_index('method').reindex([m for m in LONGTAIL_METHODS if m in set(g.method)])
-        ax.bar(range(len(g)), g.top1, color='C0', label='measured')
-        if g.anchor.notna().any(): ax.scatter(range(len(g)), g.anchor, marker='_', s=400, c='k', label='published', zorder=3)
-        ax.set_xticks(range(len(g)), g.index, rotation=40, ha='right', fontsize=8)
-        ax.set_title(f'{ds}-LT, ρ = {rho:g}, {g.epochs.iloc[0]} epochs', fontsize=9); ax.set_ylabel('top-1 %'); ax.set_ylim(0, 100)
-    if res.anchor.notna().any(): axs[0, 0].legend(fontsize=8)
-    fig.tight_layout()
-    return fig
-
-def run_longtail(out:Path, # folder for the CSV files and the plot
-                 quick:bool=False, # smoke test: 6 epochs of CE and LDAM-DRW on a generated fixture, under a minute on a CPU
-                 seed:int=0, # seed of the long tail, the initialisation and the shuffling
-                 device:str|None=None, # 'cuda' or 'cpu'; None: CUDA when available
-                 data:str|Path|None=None, # folder holding cifar10/ and cifar100/; None: $HIERLEARN_CIFAR or fastai's (quick: a fixture)
-                 datasets:tuple|None=None, # default: ('cifar10', 'cifar100'); quick: ('cifar10',)
-                 ratios:tuple|None=None, # default: (100, 10); quick: (10,)
-                 methods:tuple|None=None, # default: all `LONGTAIL_METHODS`; quick: ('ce', 'ldam_drw')
-                 epochs:int|None=None, # default: 200; quick: 6
-                ) -> pd.DataFrame:
-    "CIFAR-LT with ResNet-32 and the LDAM-DRW recipe for every method; writes longtail_results.csv, longtail_history.csv, longtail_results.png"
-    out = Path(out)
-    datasets = datasets or (('cifar10',) if quick else ('cifar10', 'cifar100'))
-    ratios, methods = ratios or ((10,) if quick else (100, 10)), methods or (('ce', 'ldam_drw') if quick else LONGTAIL_METHODS)
-    epochs, bs = epochs or (6 if quick else 200), 32 if quick else 128
-    bad = [m for m in methods if m not in LONGTAIL_METHODS]
-    if bad: raise ValueError(f"unknown methods {bad}; choose from {LONGTAIL_METHODS}")
-    device = _distributed_device(torch.device(device) if device else default_device())
-    bs_per_process, is_main = max(1, bs // max(1, num_distrib())), rank_distrib() == 0
-    if is_main: out.mkdir(parents=True, exist_ok=True)
-    rows, hists = _finished_runs(out)
-    done = {_key(*(r[k] for k in _RUN_KEY)) for r in rows}
-    with tempfile.TemporaryDirectory() as tmp, no_random(seed, reproducible=False):   # the caller's random states survive the run
-        fixture = quick and data is None
-        if fixture:
-            for name in datasets: write_cifar_fixture(Path(tmp) / name, name, n_train=60, n_test=20, n_classes=10)
-            data = tmp
-            if is_main: print("quick mode: a generated CIFAR-format fixture (synthetic images; its accuracies only show that the path runs)")
-        for name in datasets:
-            for rho in ratios:
-                todo = [m for m in methods if _key(name, rho, m, epochs, seed) not in done]
-                if not todo: continue
-                dls = cifar_lt_dls(name, rho, bs=bs_per_process, seed=seed, device=device, data=data)
-                for method in todo:
-                    row, h = _train_one(dls, name, rho, method, epochs, seed, quiet=quick)
-                    anchor = LONGTAIL_ANCHORS.query('method == @method and dataset == @name and imbalance_ratio == @rho').top1
-                    row['anchor'] = anchor.item() if len(anchor) and not fixture else np.nan   # CIFAR's figures, not the fixture's
-                    row['data'] = 'generated fixture' if fixture else str(dls.path)
-                    rows.append(row); hists.append(h)
-                    if is_main:   # after every run, each file whole or not at all: an interruption leaves the previous one
-                        res_so_far, hist_so_far = pd.DataFrame(rows), pd.concat(hists, ignore_index=True)
-                        write_atomic(out/_HISTORY, lambda p: hist_so_far.to_csv(p, index=False))
-                        write_atomic(out/_RESULTS, lambda p: res_so_far.to_csv(p, index=False))
-                        published = f"published {row['anchor']:.1f}" if pd.notna(row['anchor']) else 'no published figure'
-                        print(f"{name}-LT ρ={rho:g} {method:16} top-1 {row['top1']:5.1f} % ({published}), "
-                              f"many/medium/few {row['many']:.1f}/{row['medium']:.1f}/{row['few']:.1f}, {row['seconds']:.0f} s")
-    res = pd.DataFrame(rows)
-    if is_main and len(res):
-        fig = _plot_results(res)
-        write_atomic(out/_PLOT, lambda p: fig.savefig(p, dpi=120, bbox_inches='tight')); plt.close(fig)
-        print(f"wrote {out/_RESULTS}, {out/_HISTORY}, {out/_PLOT}")
-    return res
-
-# %% ../nbs/05a_longtail.ipynb #6ebcf358
-def _cli(argv=None):
-    "`python -m hierlearn.longtail` (or under `accelerate launch`): `run_longtail` with a choice of datasets, ratios and methods"
-    p = argparse.ArgumentParser(prog='python -m hierlearn.longtail', description=run_longtail.__doc__)
-    p.add_argument('--dataset', nargs='+', choices=('cifar10', 'cifar100'), help='default: both (quick: cifar10)')
-    p.add_argument('--ratio', nargs='+', type=float, help='imbalance ratios; default: 100 10 (quick: 10)')
-    p.add_argument('--method', nargs='+', choices=LONGTAIL_METHODS, help='default: all (quick: ce ldam_drw)')
-    p.add_argument('--epochs', type=int, help='default: 200 (quick: 6)')
-    p.add_argument('--out', type=Path, default=Path('hierlearn_out/longtail'), help='output folder (default: %(default)s)')
-    p.add_argument('--data', type=Path, help=f'folder holding cifar10/ and cifar100/ (default: ${CIFAR_ENV}, else fastai\'s data folder)')
-    p.add_argument('--seed', type=int, default=0)
-    p.add_argument('--device', choices=('cpu', 'cuda'), help='default: CUDA when available')
-    p.add_argument('--quick', action='store_true', help='6 epochs of CE and LDAM-DRW on a generated fixture')
-    a = p.parse_args(argv)
-    if a.device == 'cuda' and not torch.cuda.is_available(): p.error('--device cuda was asked for, but torch sees no CUDA GPU')
-    ratios = tuple(int(r) if float(r).is_integer() else r for r in a.ratio) if a.ratio else None
-    run_longtail(a.out, quick=a.quick, seed=a.seed, device=a.device, data=a.data, datasets=a.dataset and tuple(a.dataset),
-                 ratios=ratios, methods=a.method and tuple(a.method), epochs=a.epochs)
-
-if __name__ == '__main__' and getattr(globals().get('__spec__'), 'name', None) == 'hierlearn.longtail': _cli()

@@ -20,8 +20,9 @@ with warnings.catch_warnings():   # fastai's import trips torch's harmless torch
 from .sampling_fastai import balanced_weights, BalancedWeightedDL
 
 # %% auto #0
-__all__ = ['ClassBalancedLoss', 'LDAMLoss', 'DRWCallback', 'LogitAdjustedLoss', 'BalancedSoftmaxLoss', 'logit_adjust',
-           'tau_normalize', 'retrain_classifier', 'shot_accuracy', 'ShotAccuracy']
+__all__ = ['check_counts', 'check_reduction', 'check_targets', 'reduce_loss', 'ClassBalancedLoss', 'LDAMLoss', 'DRWCallback',
+           'LogitAdjustedLoss', 'BalancedSoftmaxLoss', 'logit_adjust', 'tau_normalize', 'retrain_classifier',
+           'shot_accuracy', 'ShotAccuracy']
 
 # %% ../nbs/05_losses.ipynb #1406b5b5
 def _ordered(counts, # one value per class: a sequence in class-code order, or a Series/dict keyed by the codes 0..n−1
@@ -41,7 +42,7 @@ def _ordered(counts, # one value per class: a sequence in class-code order, or a
         counts = counts.sort_index().to_numpy() if isinstance(counts, pd.Series) else [counts[k] for k in sorted(keys)]
     return np.asarray(counts, dtype=np.float64)
 
-def _check_counts(class_counts, # training samples per class: a sequence in the order of `dls.vocab`, or a Series/dict keyed by class code
+def check_counts(class_counts, # training samples per class: a sequence in the order of `dls.vocab`, or a Series/dict keyed by class code
                   name:str='class_counts', # what to call it in errors
                   allow_zero:bool=False, # accept a zero count (a class with no training samples)
                  ) -> torch.Tensor:
@@ -63,7 +64,7 @@ def _check_counts(class_counts, # training samples per class: a sequence in the 
 def _check_prior(prior # class probabilities, summing to one
                 ) -> torch.Tensor:
     "`prior` as a 1-D float64 tensor, or a clear error"
-    p = _check_counts(prior, 'prior')
+    p = check_counts(prior, 'prior')
     if not abs(float(p.sum()) - 1) < 1e-6: raise ValueError(f"prior must sum to one, it sums to {float(p.sum()):.6g}; "
                                                             "pass class counts as `class_counts` instead, or normalise the prior")
     return p
@@ -71,7 +72,7 @@ def _check_prior(prior # class probabilities, summing to one
 def _log_prior(class_counts=None, prior=None) -> torch.Tensor:
     "log π from either `class_counts` or `prior` (exactly one)"
     if (class_counts is None) == (prior is None): raise ValueError("pass exactly one of `class_counts` and `prior`")
-    p = _check_prior(prior) if prior is not None else _check_counts(class_counts)
+    p = _check_prior(prior) if prior is not None else check_counts(class_counts)
     return torch.log(p / p.sum())
 
 def _check_n_classes(x:torch.Tensor, n:int, what:str='class_counts'):
@@ -83,13 +84,13 @@ def _check_n_classes(x:torch.Tensor, n:int, what:str='class_counts'):
 _REDUCTIONS = ('mean', 'sum', 'none')
 _IGNORE = -100   # the target every loss skips, as torch's `ignore_index` default
 
-def _check_reduction(reduction:str) -> str:
+def check_reduction(reduction:str) -> str:
     "`reduction` if it is 'mean', 'sum' or 'none', else a clear error"
     if not isinstance(reduction, str) or reduction not in _REDUCTIONS:
         raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
     return reduction
 
-def _check_targets(targ:torch.Tensor, # class codes, any shape; -100 marks a sample to skip
+def check_targets(targ:torch.Tensor, # class codes, any shape; -100 marks a sample to skip
                    n_classes:int, # the number of classes
                   ) -> tuple:
     "Flat int64 targets (skipped ones set to 0, so they index safely) and the mask of kept samples; a clear error for any other code"
@@ -104,7 +105,7 @@ def _check_targets(targ:torch.Tensor, # class codes, any shape; -100 marks a sam
                                    f"to skip a sample give it the target {_IGNORE}, which every loss ignores (as torch's ignore_index)")
     return y.masked_fill(~keep, 0), keep
 
-def _reduce(loss:torch.Tensor, # per-sample losses, already weighted where the loss weights classes
+def reduce_loss(loss:torch.Tensor, # per-sample losses, already weighted where the loss weights classes
             keep:torch.Tensor, # which samples count (False: target -100)
             reduction:str, # 'mean', 'sum' or 'none'
             weight:torch.Tensor|None=None, # per-sample weights whose kept sum divides 'mean'; None: the number of kept samples
@@ -126,9 +127,9 @@ class _CountLoss(nn.Module):
                  reduction:str='mean', # 'mean' (over the samples whose target is not -100), 'sum' or 'none'
                 ):
         super().__init__()
-        self.register_buffer('class_counts', None if class_counts is None else _check_counts(class_counts).float())
+        self.register_buffer('class_counts', None if class_counts is None else check_counts(class_counts).float())
         self.register_buffer('weight', None if weight is None else torch.as_tensor(_ordered(weight, 'weight'), dtype=torch.float32))
-        self.axis, self.reduction = axis, _check_reduction(reduction)
+        self.axis, self.reduction = axis, check_reduction(reduction)
 
     def per_sample(self, x:torch.Tensor, y:torch.Tensor) -> torch.Tensor: raise NotImplementedError
 
@@ -138,11 +139,11 @@ class _CountLoss(nn.Module):
         x = x.view(-1, x.shape[-1]).as_subclass(torch.Tensor)
         if self.class_counts is not None: _check_n_classes(x, len(self.class_counts))
         if self.weight is not None: _check_n_classes(x, len(self.weight), 'weight')
-        y, keep = _check_targets(targ.contiguous(), x.shape[-1])
+        y, keep = check_targets(targ.contiguous(), x.shape[-1])
         loss = self.per_sample(x, y)
         w = None if self.weight is None else self.weight.to(x.device)[y]
         if w is not None: loss = loss * w
-        return _reduce(loss, keep, self.reduction, w if self.weighted_mean else None)
+        return reduce_loss(loss, keep, self.reduction, w if self.weighted_mean else None)
 
     def activation(self, x:torch.Tensor) -> torch.Tensor:
         "Softmax over the class axis, as fastai's `CrossEntropyLossFlat`"
@@ -171,7 +172,7 @@ class ClassBalancedLoss(_CountLoss):
                           beta:float=0.9999, # β in [0, 1)
                          ) -> torch.Tensor:
         "(1 − β)/(1 − βⁿ) per class, normalised to sum to the number of classes"
-        n = _check_counts(class_counts)
+        n = check_counts(class_counts)
         if not 0 <= beta < 1: raise ValueError(f"beta must be in [0, 1), got {beta!r}")
         w = torch.ones_like(n) if beta == 0 else (1 - beta) / -torch.expm1(n * np.log(beta))
         return (w * len(n) / w.sum()).float()
@@ -327,7 +328,7 @@ def retrain_classifier(learn, # a trained fastai `Learner`; its model's last `nn
 # %% ../nbs/05_losses.ipynb #73fcab25
 def shot_accuracy(y_true, # true class codes (or labels) of the test samples
                   y_pred, # predicted class codes (or labels)
-                  train_counts, # training samples per class: a sequence indexed by class code, or a dict/Series label → count
+                  class_counts, # training samples per class: a sequence indexed by class code, or a dict/Series label → count
                   many:int=100, # classes with more than `many` training samples are many-shot
                   few:int=20, # classes with fewer than `few` are few-shot; the rest medium-shot
                  ) -> dict:
@@ -335,9 +336,9 @@ def shot_accuracy(y_true, # true class codes (or labels) of the test samples
     y_true, y_pred = np.asarray(y_true).ravel(), np.asarray(y_pred).ravel()
     if len(y_true) != len(y_pred): raise ValueError(f"y_true has {len(y_true)} labels but y_pred has {len(y_pred)}")
     if not few <= many: raise ValueError(f"few ({few}) must not exceed many ({many})")
-    counts = dict(train_counts.items()) if hasattr(train_counts, 'items') else dict(enumerate(np.asarray(train_counts)))
+    counts = dict(class_counts.items()) if hasattr(class_counts, 'items') else dict(enumerate(np.asarray(class_counts)))
     missing = sorted(set(np.unique(y_true).tolist()) - set(counts))
-    if missing: raise ValueError(f"classes {missing} occur in y_true but have no entry in train_counts")
+    if missing: raise ValueError(f"classes {missing} occur in y_true but have no entry in class_counts")
     acc = {c: float((y_pred[y_true == c] == c).mean()) for c in np.unique(y_true)}
     def group(keep): return float(np.mean([a for c, a in acc.items() if keep(counts[c])])) if any(keep(counts[c]) for c in acc) else float('nan')
     return {'many': group(lambda n: n > many), 'medium': group(lambda n: few <= n <= many), 'few': group(lambda n: n < few)}
@@ -345,7 +346,7 @@ def shot_accuracy(y_true, # true class codes (or labels) of the test samples
 # %% ../nbs/05_losses.ipynb #fad77209
 def _shot(y_true, y_pred, shot='few', **kwargs): return shot_accuracy(y_true, y_pred, **kwargs)[shot]
 
-def ShotAccuracy(train_counts, # training samples per class: a sequence in class-code order, or a Series/dict keyed by class code
+def ShotAccuracy(class_counts, # training samples per class: a sequence in class-code order, or a Series/dict keyed by class code
                  shot:str='few', # 'many', 'medium' or 'few'
                  many:int=100, # more than `many` training samples: many-shot
                  few:int=20, # fewer than `few`: few-shot
@@ -353,4 +354,4 @@ def ShotAccuracy(train_counts, # training samples per class: a sequence in class
     "A fastai metric: `shot_accuracy`'s accuracy of the `shot` group"
     if shot not in ('many', 'medium', 'few'): raise ValueError(f"shot must be 'many', 'medium' or 'few', got {shot!r}")
     return AccumMetric(_shot, dim_argmax=-1, to_np=True, invert_arg=True, flatten=True, name=f'{shot}_shot_acc',
-                       shot=shot, train_counts=_check_counts(train_counts, 'train_counts', allow_zero=True).tolist(), many=many, few=few)
+                       shot=shot, class_counts=check_counts(class_counts, allow_zero=True).tolist(), many=many, few=few)

@@ -26,13 +26,14 @@ from imblearn.under_sampling import (RandomUnderSampler, ClusterCentroids, NearM
 from imblearn.combine import SMOTEENN, SMOTETomek
 from imblearn.ensemble import (EasyEnsembleClassifier, BalancedBaggingClassifier,
                                BalancedRandomForestClassifier, RUSBoostClassifier)
-from .data import Dataset, load_dataset, write_atomic, write_json_atomic, read_json_cache
-from .imbalance import evaluate, class_counts, tabular_preprocessor, quiet_worker_restarts
+from .core import write_json_atomic, read_json_cache
+from .data import Dataset, load_dataset
+from .core import quiet_worker_restarts
+from .imbalance import evaluate, class_counts, tabular_preprocessor
 
 # %% auto #0
-__all__ = ['SAMPLERS', 'ENSEMBLES', 'MODELS', 'DEFAULT_METRICS', 'SAMPLER_DATASETS', 'CREDIT_DATASETS', 'check_resampling_input',
-           'plot_resampling', 'plot_decision_regions', 'compare', 'score_table', 'rank_table', 'friedman_nemenyi',
-           'plot_cd', 'summarise_results', 'run_samplers']
+__all__ = ['SAMPLERS', 'ENSEMBLES', 'MODELS', 'DEFAULT_METRICS', 'check_resampling_input', 'plot_resampling',
+           'plot_decision_regions', 'compare', 'score_table', 'rank_table', 'friedman_nemenyi', 'plot_cd']
 
 # %% ../nbs/02_sampling.ipynb #7e3af337
 def _kmeans_smote(random_state=None):
@@ -372,58 +373,3 @@ def plot_cd(scores:pd.DataFrame, # datasets × methods, higher is better (e.g. `
     p = f"Friedman p = {st['pvalue']:.2g}, " if not np.isnan(st['pvalue']) else ''
     ax.set_title(f"{title}{' — ' if title else ''}{p}{st['n_datasets']} datasets", fontsize=fontsize, pad=2)
     return ax
-
-# %% ../nbs/02_sampling.ipynb #5c574b72
-SAMPLER_DATASETS = [
-    'keel/glass-0-4_vs_5', 'keel/appendicitis', 'keel/glass-0-6_vs_5', 'keel/iris0', 'keel/glass-0-1-5_vs_2',
-    'keel/cleveland-0_vs_4', 'keel/glass-0-1-6_vs_5', 'keel/glass-0-1-6_vs_2', 'keel/ecoli-0-3-4_vs_5',
-    'keel/ecoli-0-2-3-4_vs_5', 'keel/ecoli-0-4-6_vs_5', 'keel/glass-0-1-4-6_vs_2', 'keel/ecoli-0-3-4-6_vs_5',
-    'keel/glass4', 'keel/glass6', 'keel/glass5', 'keel/glass0', 'keel/glass-0-1-2-3_vs_4-5-6', 'keel/glass1',
-    'keel/glass2', 'keel/new_thyroid1', 'keel/new_thyroid2', 'keel/ecoli-0_vs_1', 'keel/ecoli-0-6-7_vs_5',
-    'keel/ecoli-0-6-7_vs_3-5', 'keel/ecoli-0-2-6-7_vs_3-5', 'keel/shuttle-6_vs_2-3', 'keel/ecoli-0-1_vs_5',
-    'keel/poker-9_vs_7', 'keel/ecoli-0-1_vs_2-3-5']
-CREDIT_DATASETS = ['german-credit', 'credit-default']
-
-# %% ../nbs/02_sampling.ipynb #b1363f1e
-def summarise_results(results:pd.DataFrame)->pd.DataFrame:
-    "Mean and std over folds per dataset, sampler, model and metric; `status` is 'failed' if any fold failed"
-    g = results.groupby(['dataset', 'sampler', 'model', 'metric'], sort=False)
-    out = g.agg(value=('value', 'mean'), std=('value', 'std'), fit_seconds=('fit_seconds', 'mean'),
-                folds_failed=('status', lambda s: int((s != 'ok').sum())),
-                error=('error', lambda s: next((e for e in s if e), '')))
-    out['status'] = np.where(out.folds_failed > 0, 'failed', 'ok')
-    return out.reset_index()
-
-# %% ../nbs/02_sampling.ipynb #64dd8fd7
-def run_samplers(out:Path, # folder for the tables, plots and the task cache
-                 quick:bool=False, # a tiny grid for a smoke test
-                 seed:int=0, # seed of the folds, samplers and models
-                 device:str|None=None, # unused: every model here is a CPU scikit-learn model
-                 n_jobs:int=-1, # joblib workers
-                )->pd.DataFrame:
-    "The samplers × models grid on the KEEL and credit sets; writes CSV tables and CD plots into `out`"
-    out = Path(out); out.mkdir(parents=True, exist_ok=True)
-    if quick:
-        datasets, samplers, models = SAMPLER_DATASETS[:3], ['none', 'random over', 'SMOTE', 'random under'], ['kNN', 'decision tree', 'EasyEnsemble']
-        cv = RepeatedStratifiedKFold(n_splits=3, n_repeats=1, random_state=seed)
-    else: datasets, samplers, models, cv = SAMPLER_DATASETS + CREDIT_DATASETS, list(SAMPLERS), list(MODELS) + list(ENSEMBLES), None
-    t0 = time.perf_counter()
-    res = compare(datasets, samplers, models, cv=cv, n_jobs=n_jobs, seed=seed, cache_dir=out/'cache')
-    secs = time.perf_counter() - t0
-    write_atomic(out/'samplers_results.csv.gz', lambda p: res.to_csv(p, index=False))
-    summary = summarise_results(res)
-    write_atomic(out/'samplers_summary.csv', lambda p: summary.to_csv(p, index=False, float_format='%.6g'))
-    keel = summary[summary.dataset.str.startswith('keel/')]
-    for metric in DEFAULT_METRICS:
-        write_atomic(out/f'samplers_ranks_{metric}.csv', lambda p: rank_table(keel, metric).to_csv(p, float_format='%.4g'))
-    write_atomic(out/'samplers_pipelines_roc_auc.csv', lambda p: rank_table(keel, 'roc_auc', within='all').to_csv(p, float_format='%.4g'))
-    for metric in ('roc_auc', 'g_mean'):
-        mods = list(dict.fromkeys(m for m in keel.model if m in MODELS or m not in ENSEMBLES))
-        fig, axs = plt.subplots(len(mods), 1, figsize=(7, 2.75 * len(mods)))
-        for ax, m in zip(np.atleast_1d(axs), mods): plot_cd(score_table(keel, metric, model=m), title=f'{m}, {metric}', ax=ax)
-        fig.tight_layout(); write_atomic(out/f'samplers_cd_{metric}.png', lambda p: fig.savefig(p, dpi=110)); plt.close(fig)
-    failed = (res.status != 'ok').sum() // res.metric.nunique()
-    print(f"{len(res) // res.metric.nunique()} fits ({failed} failed) on {len(datasets)} datasets in {secs / 60:.1f} min\n")
-    print('Mean rank by ROC AUC on the KEEL sets (1 = best):\n', rank_table(keel, 'roc_auc').round(2).to_string(), sep='')
-    print(f'\nwrote {out}/samplers_results.csv.gz, samplers_summary.csv, samplers_ranks_*.csv, samplers_cd_*.png')
-    return res

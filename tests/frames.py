@@ -1,4 +1,4 @@
-"""Test data shared by the tests of the deep over-samplers (test_generative, test_gan)."""
+"""Test data shared by the tests of the deep over-samplers (test_deep_oversamplers, test_generative, test_gan)."""
 import numpy as np, pandas as pd
 
 

@@ -1,19 +1,25 @@
 "Checks of `hierlearn.data` that span every dataset or need layouts the chapter does not show"
 import numpy as np, pandas as pd, pytest
 from PIL import Image
-from hierlearn.data import (CIFAR10_CLASSES, CIFAR100_COARSE, UnknownNameError, list_datasets, load_cifar,
-                            load_dataset, make_long_tail)
+from hierlearn.core import UnknownNameError
+from hierlearn.data import CIFAR10_CLASSES, CIFAR100_COARSE, list_datasets, load_cifar, load_dataset, make_long_tail
 
 
 @pytest.mark.parametrize('name', list_datasets())
 def test_every_dataset_is_consistent(name):
+    "Rows, columns, labels and counts agree; where a label hierarchy is registered, the labels are its leaves"
     ds = load_dataset(name)
-    assert len(ds.X) == len(ds.y) > 0
-    assert sorted(ds.cat_names + ds.cont_names) == sorted(ds.X.columns)
+    assert ds.name == name and ds.source and ds.license
+    assert len(ds.X) == len(ds.y) > 0 and ds.X.index.equals(ds.y.index)
+    assert sorted(ds.cat_names + ds.cont_names) == sorted(ds.X.columns) and not ds.X.columns.duplicated().any()
     assert all(isinstance(ds.X[c].dtype, pd.CategoricalDtype) for c in ds.cat_names)
-    assert ds.source and ds.license
-    assert len(ds.classes) >= 2 and ds.imbalance_ratio >= 1
+    assert ds.y.notna().all() and not ds.X.isna().any().any()
+    counts = ds.y.value_counts()
+    assert ds.class_counts.to_dict() == counts.to_dict() and ds.class_counts.sum() == len(ds.y)
+    assert len(ds.classes) >= 2 and ds.imbalance_ratio == pytest.approx(counts.max() / counts.min())
     if name.startswith('keel/') or name in ('credit-default', 'german-credit'): assert ds.classes == [0, 1]
+    if ds.images is not None: assert ds.images.ndim == 3 and len(ds.images) == len(ds.y)   # N×H×W
+    if ds.hierarchy is not None: assert set(ds.hierarchy.leaves) == set(ds.classes)
 
 
 def test_at_least_60_keel_binary_sets():
@@ -56,23 +62,72 @@ def test_make_long_tail_returns_positions_for_any_labels():
     with pytest.raises(UnknownNameError, match="'step'"): make_long_tail(y, profile='steps')
 
 
-@pytest.mark.parametrize('name', list_datasets())
-def test_every_registered_hierarchy_has_the_labels_as_leaves(name):
-    ds = load_dataset(name)
-    if ds.hierarchy is not None: assert set(ds.hierarchy.leaves) == set(ds.classes), name
-
-
 def test_the_shipped_taxonomies_cover_the_named_multiclass_sets():
+    "test_every_dataset_is_consistent checks their labels are the leaves; here, that there are such sets to check"
     assert {n for n in list_datasets() if load_dataset(n).hierarchy is not None} >= {'ecoli', 'yeast', 'glass', 'vehicle'}
 
 
-def test_data_reaches_the_hierarchy_layer_only_when_a_hierarchy_is_read():
+def test_the_hierarchy_layer_sits_below_data_and_loads_nothing_heavy():
+    "hierlearn.data imports the taxonomy registry from hierlearn.hierarchy, which needs only numpy, pandas and hierlearn.core"
     import subprocess, sys
-    code = ("import sys; from hierlearn.data import load_dataset; ds = load_dataset('yeast'); "
-            "print('hierlearn.hierarchy' in sys.modules); print(sorted(ds.hierarchy.leaves) == sorted(ds.classes))")
+    code = ("import sys, hierlearn.hierarchy; "
+            "print(sorted(m for m in sys.modules if m.startswith(('hierlearn', 'torch', 'fastai', 'sklearn', 'imblearn', 'matplotlib'))))")
     r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
-    assert r.stdout.split() == ['False', 'True']
+    assert r.stdout.strip() == "['hierlearn', 'hierlearn.core', 'hierlearn.hierarchy']"
+    ds = load_dataset('yeast')
+    assert sorted(ds.hierarchy.leaves) == sorted(ds.classes) and load_dataset('credit-default').hierarchy is None
+
+
+def _hierlearn_imports():
+    "module -> the hierlearn modules its source imports (anywhere in the file, `import_module('...')` too), read with ast"
+    import ast
+    from pathlib import Path
+    import hierlearn
+    root = Path(hierlearn.__file__).parent
+    mods = {'.'.join(('hierlearn',) + p.relative_to(root).with_suffix('').parts).removesuffix('.__init__'): p
+            for p in root.rglob('*.py')}
+    def known(name):
+        while name not in mods and '.' in name: name = name.rsplit('.', 1)[0]
+        return name if name in mods and name != 'hierlearn' else None
+    graph = {}
+    for mod, path in mods.items():
+        pkg = mod if path.name == '__init__.py' else mod.rsplit('.', 1)[0]
+        targets = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import): names = [a.name for a in node.names]
+            elif (isinstance(node, ast.Call) and getattr(node.func, 'attr', getattr(node.func, 'id', None)) == 'import_module'
+                  and node.args and isinstance(node.args[0], ast.Constant)): names = [node.args[0].value]   # a lazy import
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ''
+                if node.level: base = '.'.join(pkg.split('.')[:len(pkg.split('.')) - node.level + 1] + ([base] if base else []))
+                names = [f'{base}.{a.name}' for a in node.names] + [base]
+            else: continue
+            targets |= {t for t in map(known, names) if t and t != mod}
+        graph[mod] = targets
+    return graph
+
+
+def test_no_import_cycle_among_hierlearn_modules():
+    from graphlib import TopologicalSorter
+    graph = _hierlearn_imports()
+    order = list(TopologicalSorter(graph).static_order())       # raises CycleError naming the cycle
+    assert graph['hierlearn.hierarchy'] == {'hierlearn.core'}
+    assert 'hierlearn.hierarchy' in graph['hierlearn.data'] and 'hierlearn.hier_sampling' not in graph['hierlearn.hierarchy']
+    assert order.index('hierlearn.hierarchy') < order.index('hierlearn.data')
+
+
+def test_a_registered_hierarchy_is_looked_up_when_read_and_kept_by_copy():
+    from hierlearn.data import Dataset
+    from hierlearn.hierarchy import TAXONOMIES, register_hierarchy
+    tree = object()
+    register_hierarchy('toy', lambda: tree)
+    try:
+        ds = Dataset(pd.DataFrame({'a': range(4)}), pd.Series([0, 0, 1, 1]), 'toy', '', '')
+        assert ds.hierarchy is tree and ds.copy().hierarchy is tree          # looked up by name when first read
+        assert Dataset(ds.X, ds.y, 'toy', '', '', hierarchy='mine').hierarchy == 'mine'   # an explicit one wins
+    finally: del TAXONOMIES['toy']
+    assert Dataset(ds.X, ds.y, 'toy', '', '').hierarchy is None
 
 
 def test_an_explicit_hierarchy_survives_copy_and_wins_over_the_registry():

@@ -1,4 +1,4 @@
-"""The CIFAR-LT path of `hierlearn.longtail` on a tiny CIFAR-format fixture, on the CPU."""
+"""The CIFAR-LT path of `hierlearn.longtail` and `hierlearn.experiments.longtail` on a tiny CIFAR-format fixture, on the CPU."""
 import os, subprocess, sys
 from pathlib import Path
 
@@ -12,7 +12,9 @@ from fastai.torch_core import set_seed
 from hierlearn.losses import ClassBalancedLoss, LDAMLoss, DRWCallback
 from hierlearn.data import CIFAR_ENV, cifar_path
 from hierlearn.longtail import (LONGTAIL_ANCHORS, LONGTAIL_METHODS, NormedLinear, WarmupStepSchedule, cifar_lt_dls,
-                                longtail_learner, _cli, pad_crop_flip, resnet32, run_longtail, write_cifar_fixture)
+                                longtail_learner, pad_crop_flip, resnet32, write_cifar_fixture)
+from hierlearn.experiments.longtail import run_longtail
+from hierlearn.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -197,17 +199,17 @@ def test_anchors_cover_every_method():
 
 
 def test_cli_parses_the_documented_options(data, tmp_path):
-    _cli(['--dataset', 'cifar10', '--ratio', '5', '--method', 'ce', '--epochs', '1', '--data', str(data),
+    main(['run', 'longtail', '--dataset', 'cifar10', '--ratio', '5', '--method', 'ce', '--epochs', '1', '--data', str(data),
           '--out', str(tmp_path), '--device', 'cpu'])
     res = pd.read_csv(tmp_path / 'longtail_results.csv')
     assert res[['imbalance_ratio', 'method', 'epochs']].values.tolist() == [[5, 'ce', 1]]
-    with pytest.raises(SystemExit): _cli(['--method', 'nope'])
+    with pytest.raises(SystemExit): main(['run', 'longtail', '--method', 'nope'])
 
 
-def test_python_m_hierlearn_longtail_runs(data, tmp_path):
-    "The documented module entry point (what `accelerate launch -m hierlearn.longtail` runs in each process)"
+def test_python_m_hierlearn_cli_runs_longtail(data, tmp_path):
+    "The documented module entry point (what `accelerate launch -m hierlearn.cli run longtail` runs in each process)"
     env = {**os.environ, 'PYTHONPATH': os.pathsep.join(filter(None, [str(ROOT), os.environ.get('PYTHONPATH')])), 'OMP_NUM_THREADS': '1'}
-    r = subprocess.run([sys.executable, '-m', 'hierlearn.longtail', '--method', 'ce', '--ratio', '4', '--epochs', '1',
+    r = subprocess.run([sys.executable, '-m', 'hierlearn.cli', 'run', 'longtail', '--method', 'ce', '--ratio', '4', '--epochs', '1',
                         '--dataset', 'cifar10', '--data', str(data), '--out', str(tmp_path), '--device', 'cpu'],
                        capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]

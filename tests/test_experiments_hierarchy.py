@@ -1,8 +1,8 @@
-"Checks of `hierlearn.hier_experiments` that the chapter does not show: splits, samplers, HiClass, caching and the run's files"
+"Checks of `hierlearn.experiments.hierarchy` that the chapter does not show: splits, samplers, HiClass, caching and the run's files"
 import sys
 import numpy as np, pandas as pd, pytest
-import hierlearn.hier_experiments as hx
-from hierlearn.hier_experiments import (SETTINGS, QUICK_SETTINGS, REAL_DATASETS, DIGITS_TAXONOMIES, Setting, grid_task,
+import hierlearn.experiments.hierarchy as hx
+from hierlearn.experiments.hierarchy import (SETTINGS, QUICK_SETTINGS, REAL_DATASETS, DIGITS_TAXONOMIES, Setting, grid_task,
                                         fit_predict, compare_to_ce, hierarchy_grid, run_hierarchy, cifar100_folder)
 
 
@@ -72,7 +72,9 @@ def test_wilcoxon_p_needs_five_differing_folds():
     rows = [dict(dataset='d', setting=s, family='flat', repeat=0, fold=f, metric=m, value=v + 0.01 * f * (s == 'B'), fit_seconds=0)
             for s in ('CE', 'B') for f in range(6) for m, v in [('top1_error', .2), ('mistake_severity', 1.5), ('rare_recall', .5), ('hd@1', .3)]]
     assert np.isnan(compare_to_ce(pd.DataFrame(rows)[lambda d: d.fold < 4]).severity_p.iloc[0])
-    assert compare_to_ce(pd.DataFrame(rows)).severity_p.iloc[0] > 0
+    # six folds, severity differences 0, .01, ..., .05: the zero is dropped and all five others are positive, so the
+    # exact two-sided signed-rank p is 2 / 2**5
+    assert compare_to_ce(pd.DataFrame(rows)).severity_p.iloc[0] == pytest.approx(2 / 2**5)
 
 
 def test_run_hierarchy_writes_every_table_and_the_plot(tmp_path, monkeypatch):
@@ -98,7 +100,7 @@ def test_cifar100_folder_honours_the_environment(tmp_path, monkeypatch):
 _HICLASS_RUN = """
 import json, warnings
 warnings.filterwarnings('ignore')
-from hierlearn.hier_experiments import grid_task, fit_predict, Setting
+from hierlearn.experiments.hierarchy import grid_task, fit_predict, Setting
 X, y, h, splits = grid_task('glass', n_splits=3, n_repeats=1)
 _, _, train, test = splits[0]
 out = {}
