@@ -6,6 +6,7 @@ Docs: https://hierlearn.github.io/hierlearn/experiments_samplers.html.md"""
 
 # %% ../../nbs/02b_experiments_samplers.ipynb #ec3df81a
 from __future__ import annotations
+import time
 from pathlib import Path
 import numpy as np, pandas as pd
 import matplotlib.pyplot as plt
@@ -13,7 +14,6 @@ from sklearn.model_selection import RepeatedStratifiedKFold
 from ..core import write_atomic
 from ..sampling import compare, SAMPLERS, MODELS, ENSEMBLES, DEFAULT_METRICS, rank_table, score_table, plot_cd
 
-import time
 
 # %% auto #0
 __all__ = ['SAMPLER_DATASETS', 'CREDIT_DATASETS', 'summarise_results', 'run_comparison', 'run_samplers']
@@ -34,7 +34,6 @@ def run_comparison(out:Path, # folder for the tables and the task cache
                    tasks:list, # (datasets, samplers, models) triples, one `compare` call each
                    rank_metrics:tuple, # a NAME_ranks_METRIC.csv table of the KEEL sets for each
                    headline:tuple, # (metric, its name in words): the rank table printed at the end
-                   summarise=None, # results -> summary table; default: `summarise_results`
                    **compare_kwargs, # cv, n_jobs, seed: passed to every `compare`
                   )->tuple[pd.DataFrame, pd.DataFrame]:
     "The benchmarks' skeleton: `compare` (resumable: cache in out/cache) → NAME_results.csv.gz → NAME_summary.csv → rank tables; the results and the KEEL summary"
@@ -43,13 +42,13 @@ def run_comparison(out:Path, # folder for the tables and the task cache
     res = pd.concat([compare(d, s, m, cache_dir=out/'cache', **compare_kwargs) for d, s, m in tasks], ignore_index=True)
     secs = time.perf_counter() - t0
     write_atomic(out/f'{name}_results.csv.gz', lambda p: res.to_csv(p, index=False))
-    summary = (summarise or summarise_results)(res)
+    summary = summarise_results(res)
     write_atomic(out/f'{name}_summary.csv', lambda p: summary.to_csv(p, index=False, float_format='%.6g'))
     keel = summary[summary.dataset.str.startswith('keel/')]
     for metric in rank_metrics:
         write_atomic(out/f'{name}_ranks_{metric}.csv', lambda p: rank_table(keel, metric).to_csv(p, float_format='%.4g'))
-    failed, n_data = (res.status != 'ok').sum() // res.metric.nunique(), sum(len(d) if isinstance(d, list) else 1 for d, _, _ in tasks)
-    print(f"{len(res) // res.metric.nunique()} fits ({failed} failed) on {n_data} datasets in {secs / 60:.1f} min\n")
+    failed = (res.status != 'ok').sum() // res.metric.nunique()
+    print(f"{len(res) // res.metric.nunique()} fits ({failed} failed) on {res.dataset.nunique()} datasets in {secs / 60:.1f} min\n")
     print(f'Mean rank by {headline[1]} on the KEEL sets (1 = best):\n', rank_table(keel, headline[0]).round(2).to_string(), sep='')
     return res, keel
 
