@@ -22,10 +22,10 @@ from pathlib import Path
 warnings.filterwarnings('ignore')
 import pandas as pd
 from sklearn.model_selection import RepeatedStratifiedKFold
+from hierlearn.core import summarise, write_atomic
 from hierlearn.gan import GANOversampler
 from hierlearn.sampling import compare, rank_table
 from hierlearn.experiments.generative import generative_samplers, generative_models, GENERATIVE_KEEL
-from hierlearn.experiments.samplers import summarise_results
 
 ROOT = Path(__file__).resolve().parents[1]
 METRICS = ('g_mean', 'f1')
@@ -41,7 +41,7 @@ def seed_ranks(seeds, quick=False, n_jobs=-1, gan_kwargs=None) -> pd.DataFrame:
     rows = []
     for s in seeds:
         res = compare(sets, {**smp, 'GAN': GANOversampler(random_state=s, **(gan_kwargs or {}))}, models, cv=cv, n_jobs=n_jobs, seed=0, cache_dir=cache)
-        summary = summarise_results(res)
+        summary = summarise(res, ['dataset', 'sampler', 'model'])
         ranks = {m: rank_table(summary, m)['mean'] for m in METRICS}
         rows += [dict(gan_seed=s, metric=m, sampler=sampler, mean_rank=rank) for m in METRICS for sampler, rank in ranks[m].items()]
         print(f'GAN seed {s}: ' + '; '.join(f"{m} GAN {ranks[m]['GAN']:.2f} vs SMOTE {ranks[m]['SMOTE']:.2f}" for m in METRICS), flush=True)
@@ -59,7 +59,7 @@ if __name__ == '__main__':
     seeds = args.seeds or ([0, 1] if args.quick else [0, 1, 2, 3, 4])
     ranks = seed_ranks(seeds, args.quick, args.n_jobs, args.gan)
     out = ROOT / 'benchmarks/results' / f"generative_seeds{'_' + args.tag if args.tag else ''}{'_quick' if args.quick else ''}.csv"
-    ranks.to_csv(out, index=False, float_format='%.4g')
+    write_atomic(out, lambda p: ranks.to_csv(p, index=False, float_format='%.4g'))
     gan = ranks[ranks.sampler.isin(['GAN', 'SMOTE'])].pivot_table(index='gan_seed', columns=['metric', 'sampler'], values='mean_rank')
     print(f'\n{gan.round(2).to_string()}\nGAN mean rank over seeds: ' + ', '.join(
         f"{m} {gan[(m, 'GAN')].mean():.2f} ± {gan[(m, 'GAN')].std():.2f}" for m in METRICS) + f'\nwrote {out}')

@@ -34,6 +34,7 @@ import numpy as np, pandas as pd, torch
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.model_selection import StratifiedKFold
 from imblearn.over_sampling import SMOTE, SMOTENC
+from hierlearn.core import write_atomic
 from hierlearn.data import load_dataset
 from hierlearn.imbalance import evaluate
 from hierlearn.generative import AEOversampler, VAEOversampler, column_kind
@@ -163,7 +164,7 @@ def main(argv=None):
     res['machine'] = f'{platform.machine()}, {torch.get_num_threads()} torch thread(s), torch {torch.__version__}'
     out = Path(__file__).parent/'results'/f"generative_speed{'_quick' if args.quick else ''}.csv"
     out.parent.mkdir(exist_ok=True)
-    res.to_csv(out, index=False, float_format='%.5g')
+    write_atomic(out, lambda p: res.to_csv(p, index=False, float_format='%.5g'))
     print(f'wrote {out}')
     ok = report(res)
     if args.check and not ok: sys.exit(1)

@@ -1,7 +1,7 @@
 """Images per second of a training epoch of the CIFAR-LT ResNet-32 (chapter 05a, `hierlearn.longtail`).
 
 Same ResNet-32, same long-tailed training images (in device memory, as `cifar_lt_dls` keeps them), same batch size (128
-unless `--bs` says otherwise):
+unless `--batch-size` says otherwise):
 
 - every method of `LONGTAIL_METHODS` through `longtail_learner` + `fit_warmup_step` (the fastai path), and its ratio to
   cross-entropy on the same path (`ratio_to_ce`: what a loss costs);
@@ -33,6 +33,7 @@ warnings.filterwarnings('ignore')
 import pandas as pd, torch
 import torch.nn.functional as F
 from fastai.torch_core import set_seed
+from hierlearn.core import write_atomic
 from hierlearn.longtail import (LONGTAIL_METHODS, CIFAR_MEAN, CIFAR_STD, PhaseTimerCallback, cifar_lt_dls, longtail_learner,
                                 pad_crop_flip, resnet32, write_cifar_fixture)
 
@@ -102,14 +103,14 @@ def main():
     p.add_argument('--device', choices=('cpu', 'cuda'), default=None, help='default: CUDA when available')
     p.add_argument('--data', type=Path, default=None, help='a folder holding cifar10/: real CIFAR-10-LT instead of a fixture')
     p.add_argument('--threads', type=int, default=1, help='CPU threads for torch on the CPU (default 1)')
-    p.add_argument('--bs', type=int, default=128, help='batch size (default 128, the recipe\'s)')
+    p.add_argument('--batch-size', type=int, default=128, help='batch size (default 128, the recipe\'s)')
     p.add_argument('--epochs', type=int, default=None, help='timed epochs per configuration and round (default 4; quick: 2)')
     a = p.parse_args()
     device = torch.device(a.device or ('cuda' if torch.cuda.is_available() else 'cpu'))
     if device.type == 'cuda' and not torch.cuda.is_available(): p.error('--device cuda, but torch sees no CUDA GPU')
     if device.type == 'cpu': torch.set_num_threads(a.threads)
     else: torch.backends.cudnn.benchmark = True
-    mode = ('quick' if a.quick else 'full') + ('' if a.bs == 128 else f', bs {a.bs}')
+    mode = ('quick' if a.quick else 'full') + ('' if a.batch_size == 128 else f', batch size {a.batch_size}')
     ratio, timed = (10, 2) if a.quick else (100, 4)
     timed = a.epochs or timed
     with tempfile.TemporaryDirectory() as tmp:
@@ -117,7 +118,7 @@ def main():
             source = write_cifar_fixture(Path(tmp) / 'cifar10', n_train=48 if a.quick else 5000, n_test=8 if a.quick else 100)
             data_desc = f'fixture, ρ = {ratio}'
         else: source, data_desc = 'cifar10', f'CIFAR-10-LT, ρ = {ratio}'
-        dls = cifar_lt_dls(source, ratio, bs=a.bs, device=device, data=a.data)
+        dls = cifar_lt_dls(source, ratio, batch_size=a.batch_size, device=device, data=a.data)
         amp = 'fp32' if device.type == 'cpu' else ('bf16' if torch.cuda.is_bf16_supported() else 'fp16')
         nhwc = device.type == 'cuda'
         configs = [('fastai', m, amp, nhwc) for m in LONGTAIL_METHODS] + [('plain PyTorch', 'ce', amp, nhwc), ('DataLoader only', '-', 'fp32', False)]
@@ -132,7 +133,7 @@ def main():
                 secs[c] += (loader_epochs(dls, 1 + timed) if run is None else run(1 + timed, prec, cl))[1:]
                 print(f"round {r + 1}: {path:14} {method:16} {prec} {'channels-last' if cl else 'NCHW':13} "
                       f"{n / min(secs[c][-timed:]):9.0f} images/s ({time.perf_counter() - t0:.0f} s)", flush=True)
-    res = pd.DataFrame([dict(path=path, method=method, precision=prec, channels_last=cl, train_images=n, bs=a.bs,
+    res = pd.DataFrame([dict(path=path, method=method, precision=prec, channels_last=cl, train_images=n, batch_size=a.batch_size,
                              epochs_timed=len(s), images_per_s=n / min(s)) for (path, method, prec, cl), s in secs.items()])
     ce = res[(res.path == 'fastai') & (res.method == 'ce')].set_index(['precision', 'channels_last']).images_per_s
     plain = res[res.path == 'plain PyTorch'].set_index(['precision', 'channels_last']).images_per_s
@@ -149,7 +150,7 @@ def main():
     if RESULTS.exists():
         old = pd.read_csv(RESULTS)
         res = pd.concat([old[~((old.device == device.type) & (old.card == card) & (old['mode'] == mode))], res], ignore_index=True)
-    res.to_csv(RESULTS, index=False)
+    write_atomic(RESULTS, lambda p: res.to_csv(p, index=False))
     print(res[res.card == card][['path', 'method', 'precision', 'channels_last', 'images_per_s', 'ratio_to_ce', 'fastai_to_plain']]
           .round(3).to_string(index=False))
     print(f'wrote {RESULTS}')

@@ -29,6 +29,7 @@ from sklearn.model_selection import train_test_split
 from imblearn.over_sampling import RandomOverSampler, SMOTE
 from imblearn.under_sampling import RandomUnderSampler
 from fastai.tabular.all import TabularPandas, Categorify, Normalize, CategoryBlock, tabular_learner, set_seed, Callback
+from hierlearn.core import write_atomic
 from hierlearn.data import load_dataset
 from hierlearn.sampling_fastai import *
 
@@ -60,20 +61,20 @@ def credit_tabular():
                          y_names='default', y_block=CategoryBlock(), splits=(list(trn), list(val)))
 
 
-def make_dls(to, name, bs, seed):
+def make_dls(to, name, batch_size, seed):
     cls = SAMPLERS[name]
-    return to.dataloaders(bs=bs) if cls is None else to.resampled_dataloaders(cls(), bs=bs, seed=seed)
+    return to.dataloaders(bs=batch_size) if cls is None else to.resampled_dataloaders(cls(), bs=batch_size, seed=seed)
 
 
-def measure(to, name, epochs, bs, seed):
+def measure(to, name, epochs, batch_size, seed):
     "Per-epoch times of one run: fit, loader only, re-sampling; and rows per epoch"
     set_seed(seed, reproducible=True)
-    dls = make_dls(to, name, bs, seed)
+    dls = make_dls(to, name, batch_size, seed)
     timer = EpochTimer()
     learn = tabular_learner(dls, layers=[64, 64], cbs=timer)
     with learn.no_bar(), learn.no_logging(): learn.fit(epochs, 1e-2)
     fit, train = timer.times, timer.train_times
-    dls2 = make_dls(to, name, bs, seed + 1)
+    dls2 = make_dls(to, name, batch_size, seed + 1)
     loader = []
     for _ in range(epochs):
         t0 = time.perf_counter()
@@ -92,7 +93,7 @@ def main(argv=None):
     p.add_argument('--quick', action='store_true', help='3 epochs, 1 repeat')
     p.add_argument('--epochs', type=int, default=None)
     p.add_argument('--repeats', type=int, default=None)
-    p.add_argument('--bs', type=int, default=256)
+    p.add_argument('--batch-size', type=int, default=256)
     p.add_argument('--threads', type=int, default=1, help='torch CPU threads (1: steadiest timings on a shared CPU)')
     p.add_argument('--out', type=Path, default=None)
     p.add_argument('--check', action='store_true', help='exit 1 when a speed target is missed')
@@ -102,11 +103,11 @@ def main(argv=None):
     out = a.out or Path(__file__).parent / 'results' / f"sampling_overhead{'_quick' if a.quick else ''}.csv"
     torch.set_num_threads(a.threads)
     to = credit_tabular()
-    measure(to, 'plain', 1, a.bs, 0)  # warm-up: imports, first allocations
+    measure(to, 'plain', 1, a.batch_size, 0)  # warm-up: imports, first allocations
     runs = {name: dict(fit=[], train=[], loader=[], resample=[], rows=0) for name in SAMPLERS}
     for r in range(repeats):          # interleaved, so that a change in the machine's load hits every sampler alike
         for name in SAMPLERS:
-            f, t, l, s, n = measure(to, name, epochs, a.bs, seed=r)
+            f, t, l, s, n = measure(to, name, epochs, a.batch_size, seed=r)
             d = runs[name]; d['fit'] += f; d['train'] += t; d['loader'] += l; d['resample'] += s; d['rows'] = n
     med = statistics.median
     rows = [dict(sampler=k, rows_per_epoch=d['rows'], fit_s=med(d['fit']), train_s=med(d['train']), loader_s=med(d['loader']),
@@ -117,12 +118,12 @@ def main(argv=None):
     res['per_row_ratio'] = (res['train_s'] / res['rows_per_epoch']) / (base['train_s'] / base['rows_per_epoch'])
     res['loader_ratio'] = res['loader_s'] / base['loader_s']
     res['overhead_pct'] = 100 * res['resample_s'] / base['fit_s']
-    res = res.assign(epochs=epochs, repeats=repeats, bs=a.bs, threads=a.threads, device=str(torch.device('cuda' if torch.cuda.is_available() else 'cpu')),
+    res = res.assign(epochs=epochs, repeats=repeats, batch_size=a.batch_size, threads=a.threads, device=str(torch.device('cuda' if torch.cuda.is_available() else 'cpu')),
                      torch=torch.__version__, machine=platform.machine(), when=time.strftime('%Y-%m-%d %H:%M'))
     out.parent.mkdir(parents=True, exist_ok=True)
-    res.to_csv(out, index=False)
+    write_atomic(out, lambda p: res.to_csv(p, index=False))
     cols = ['sampler', 'rows_per_epoch', 'fit_s', 'fit_ratio', 'train_s', 'per_row_ratio', 'resample_s', 'overhead_pct', 'loader_s', 'loader_ratio']
-    print(f"credit-default, {epochs} epochs x {repeats} repeats, bs {a.bs}, {a.threads} thread(s), {res['device'][0]}: seconds per epoch (median)")
+    print(f"credit-default, {epochs} epochs x {repeats} repeats, batch size {a.batch_size}, {a.threads} thread(s), {res['device'][0]}: seconds per epoch (median)")
     print(res[cols].to_string(index=False, float_format=lambda v: f'{v:.3f}'))
     missed = [f"{s}: {k} {res.set_index('sampler').loc[s, k]:.2f} > {v}" for s, t in TARGETS.items() for k, v in t.items()
               if res.set_index('sampler').loc[s, k] > v]

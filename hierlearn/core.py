@@ -1,4 +1,4 @@
-"""The helpers every layer shares: names checked with suggestions, results written atomically, third-party noise kept quiet.
+"""The helpers every layer shares: names checked with suggestions, results summarised over folds and written atomically, third-party noise kept quiet.
 
 Docs: https://hierlearn.github.io/hierlearn/core.html.md"""
 
@@ -10,10 +10,11 @@ import difflib, json, os, tempfile, warnings
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable
+import numpy as np, pandas as pd
 
 # %% auto #0
-__all__ = ['UnknownNameError', 'check_choice', 'write_atomic', 'write_json_atomic', 'read_json_cache', 'quiet_fastai',
-           'quiet_worker_restarts']
+__all__ = ['UnknownNameError', 'check_choice', 'write_atomic', 'write_json_atomic', 'read_json_cache', 'summarise',
+           'save_outputs', 'quiet_fastai', 'quiet_worker_restarts']
 
 # %% ../nbs/00_core.ipynb #3c9f4c76
 class UnknownNameError(KeyError, ValueError):
@@ -66,6 +67,53 @@ def read_json_cache(path:str|Path|None, # the cache file, or None for no cache
     except (ValueError, UnicodeDecodeError) as e:
         warnings.warn(f"ignoring the unreadable cache file {path} ({e}); its result will be computed again and the file rewritten", stacklevel=2)
         return None
+
+# %% ../nbs/00_core.ipynb #b8803836
+def summarise(results:pd.DataFrame, # tidy results: one row per fold and metric, with the columns `by`, 'metric' and 'value'
+              by:list, # the columns that name one configuration, e.g. ['dataset', 'sampler', 'model']
+              metrics=None, # the metrics to keep, in this order; None: all of them, in order of appearance
+              wide:bool=False, # True: one row per configuration, columns (metric, 'mean'|'std'); False: one row per configuration and metric
+             )->pd.DataFrame:
+    "Mean and standard deviation over the folds of each metric per configuration; the long form also keeps mean `fit_seconds` and failed folds"
+    missing = [c for c in [*by, 'metric', 'value'] if c not in results.columns]
+    if missing: raise ValueError(f"results lack the columns {missing}: summarise takes tidy results (one row per fold and metric)")
+    r = results if metrics is None else results[results.metric.isin(metrics)]
+    order = [m for m in (metrics if metrics is not None else dict.fromkeys(r.metric)) if m in set(r.metric)]
+    if wide:
+        out = r.groupby([*by, 'metric'], sort=False).value.agg(['mean', 'std']).unstack('metric')
+        return out.swaplevel(axis=1).reindex(columns=pd.MultiIndex.from_product([order, ['mean', 'std']]))
+    stats = dict(value=('value', 'mean'), std=('value', 'std'))
+    if 'fit_seconds' in r.columns: stats['fit_seconds'] = ('fit_seconds', 'mean')
+    if 'status' in r.columns: stats |= dict(folds_failed=('status', lambda s: int((s != 'ok').sum())),
+                                            error=('error', lambda s: next((e for e in s if e), '')))
+    out = r.groupby([*by, 'metric'], sort=False).agg(**stats)
+    if 'status' in r.columns: out['status'] = np.where(out.folds_failed > 0, 'failed', 'ok')
+    return out.reset_index()
+
+# %% ../nbs/00_core.ipynb #ccf55fe3
+def save_outputs(out:str|Path, # the experiment's folder (made if missing)
+                 name:str, # the experiment's name, the prefix of every file
+                 outputs:dict, # file key -> DataFrame (written as CSV; a '.gz' key is compressed) or matplotlib Figure (PNG, then closed)
+                 float_format:str='%.6g', # for the derived tables
+                 exact:tuple=('results', 'history'), # keys (without extension) of the raw tables, written at full precision
+                 verbose:bool=True, # print the folder and the files written
+                )->list[Path]:
+    "Write every table and figure as out/NAME_KEY atomically; the paths written"
+    out, paths = Path(out), []
+    for key, obj in outputs.items():
+        path = out/f'{name}_{key}'
+        if isinstance(obj, pd.DataFrame):
+            index = not (isinstance(obj.index, pd.RangeIndex) and obj.index.name is None)
+            fmt = None if key.split('.')[0] in exact else float_format
+            write_atomic(path, lambda p: obj.to_csv(p, index=index, float_format=fmt))
+        elif hasattr(obj, 'savefig'):
+            write_atomic(path, lambda p: obj.savefig(p, dpi=120, bbox_inches='tight'))
+            import matplotlib.pyplot as plt
+            plt.close(obj)
+        else: raise TypeError(f"cannot save {key!r}: a DataFrame or a matplotlib Figure, got {type(obj).__name__}")
+        paths.append(path)
+    if verbose: print(f"wrote {out}/: {', '.join(p.name for p in paths)}")
+    return paths
 
 # %% ../nbs/00_core.ipynb #8e0ffa21
 @contextmanager

@@ -417,7 +417,6 @@ IMAGE_SUFFIXES = ('.png', '.jpg', '.jpeg')
 _ARCHIVE_SUFFIXES = ('.tgz', '.tar.gz', '.tar')
 _LAYOUT = "train/<class>/*.png (or *.jpg) and test/<class>/*.png, as fastai's untar_data(URLs.CIFAR) unpacks it"
 
-
 def is_archive(path:str|Path # a file name
               )->bool:
     "Whether `path` names a tar archive, by its suffix: .tgz, .tar.gz or .tar"
@@ -427,6 +426,7 @@ def cache_folder()->Path:
     "hierlearn's cache folder: $XDG_CACHE_HOME/hierlearn, else ~/.cache/hierlearn"
     return Path(os.environ.get('XDG_CACHE_HOME') or Path.home() / '.cache').expanduser() / 'hierlearn'
 
+# %% ../nbs/00_data.ipynb #4580da65
 def unpack_archive(archive:str|Path, # a .tgz, .tar.gz or .tar file
                    cache:str|Path|None=None, # where to unpack; None: `cache_folder()`
                   )->Path:
@@ -452,6 +452,7 @@ def unpack_archive(archive:str|Path, # a .tgz, .tar.gz or .tar file
     finally: shutil.rmtree(tmp, ignore_errors=True)   # gone already after the rename
     return dest
 
+# %% ../nbs/00_data.ipynb #0ac73b1e
 def cifar_path(name:str='cifar10', # 'cifar10' or 'cifar100'
                data:str|Path|None=None, # a folder or archive holding `name`/; None: $HIERLEARN_CIFAR, else fastai's data folder
                download:bool=True, # download with fastai's `untar_data` when it is nowhere on disk

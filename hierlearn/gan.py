@@ -74,6 +74,7 @@ def _mlp(sizes:list, act, norm:bool=False)->nn.Sequential:
         if i < len(sizes) - 2: layers += [nn.BatchNorm1d(b)] * norm + [act()]
     return nn.Sequential(*layers)
 
+# %% ../nbs/04_gan.ipynb #beffaa32
 def class_location_scale(Z:np.ndarray, # encoded rows
                          y:np.ndarray, # class index of each row (0 .. K-1)
                          spans:list, # `TabularEncoder.spans`
@@ -92,6 +93,7 @@ def class_location_scale(Z:np.ndarray, # encoded rows
         scale[c][np.ix_(num, num)] = np.linalg.cholesky(cov + floor ** 2 * np.eye(len(num)))
     return np.where(cat, np.log(np.maximum(mean, 1e-3)), mean), scale
 
+# %% ../nbs/04_gan.ipynb #d6f44a50
 class TabularGenerator(nn.Module):
     "Noise and a condition to an encoded row: numeric columns as they come out, each categorical block a Gumbel-softmax sample"
     def __init__(self, n_features:int, # width of an encoded row
@@ -115,6 +117,7 @@ class TabularGenerator(nn.Module):
             out = onehot @ self.loc + torch.einsum('bk,kij,bj->bi', onehot, self.scale, out)
         return self.act(out)
 
+# %% ../nbs/04_gan.ipynb #0af031a8
 class TabularCritic(nn.Module):
     "A score for an encoded row and its condition: higher is 'more real'"
     def __init__(self, n_features:int, n_cond:int, hidden:tuple=(128, 128)):
@@ -122,6 +125,7 @@ class TabularCritic(nn.Module):
         self.net = _mlp([n_features + n_cond, *hidden, 1], partial(nn.LeakyReLU, 0.2))  # no batch norm: the penalty is per row
     def forward(self, x:torch.Tensor, cond:torch.Tensor)->torch.Tensor: return self.net(torch.cat([x, cond], 1)).squeeze(1)
 
+# %% ../nbs/04_gan.ipynb #28ca46d9
 class ConditionalWGAN(nn.Module):
     "Generator, critic and (optional) auxiliary classifier of a conditional WGAN; the forward pass is the critic's"
     def __init__(self, n_features:int, # width of an encoded row
@@ -505,6 +509,7 @@ def plot_marginals(real, # real rows
     fig.tight_layout()
     return fig
 
+# %% ../nbs/04_gan.ipynb #5596d515
 def plot_embedding(real, # real rows
                    synthetic:dict, # name -> synthetic rows (same columns)
                    method:str='pca', # 'pca' (fitted on the real rows) or 'tsne' (fitted on real + synthetic, per panel)

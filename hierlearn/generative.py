@@ -483,18 +483,19 @@ class AEOversampler(DeepOversampler):
         self.model_ = self._fit_learner(model, ReconstructionLoss(self.encoder_.spans), (Z, Z), y).model
         self.codes_, self.y_ = self.encode(Z), y
 
-    @torch.no_grad()
-    def encode(self, Z:np.ndarray)->np.ndarray:
-        "Latent codes of encoded rows"
-        return self.model_.encoder(torch.as_tensor(Z, device=self.device_)).cpu().numpy()
-
-    @torch.no_grad()
-    def decode(self, codes:np.ndarray)->np.ndarray:
-        "Encoded rows (logits on categorical spans) from latent codes"
-        return self.model_.decoder(torch.as_tensor(codes, dtype=torch.float32, device=self.device_)).cpu().numpy()
-
     def _sample(self, c, n, rng):
         return self.decode(latent_smote(self.codes_[self.y_ == c], n, self.k_neighbors, rng))
+
+# %% ../nbs/03_generative.ipynb #fc747570
+@patch
+def encode(self:AEOversampler, Z:np.ndarray)->np.ndarray:
+    "Latent codes of encoded rows"
+    with torch.no_grad(): return self.model_.encoder(torch.as_tensor(Z, device=self.device_)).cpu().numpy()
+
+@patch
+def decode(self:AEOversampler, codes:np.ndarray)->np.ndarray:
+    "Encoded rows (logits on categorical spans) from latent codes"
+    with torch.no_grad(): return self.model_.decoder(torch.as_tensor(codes, dtype=torch.float32, device=self.device_)).cpu().numpy()
 
 # %% ../nbs/03_generative.ipynb #ddb0a903
 class ELBOLoss(nn.Module):
@@ -559,17 +560,19 @@ class VAEOversampler(DeepOversampler):
         self.model_ = self._fit_learner(model, ELBOLoss(self.encoder_.spans, self.beta), (Z, y, Z), y, n_inp=2).model
         self.Z_, self.y_ = Z, y
 
-    @torch.no_grad()
-    def _sample(self, c, n, rng):
-        t = lambda a, dtype=torch.float32: torch.as_tensor(a, dtype=dtype, device=self.device_)
-        eps = t(rng.standard_normal((n, self.model_.decoder[0].in_features - len(self.classes_))))
-        yc = t(np.full(n, c), torch.long)
-        if self.sample_from == 'prior': z = eps
-        else:
-            rows = self.Z_[rng.choice(np.flatnonzero(self.y_ == c), n)]
-            mu, logvar = self.model_.encode(t(rows), yc)
-            z = mu + (0.5 * logvar).exp() * eps
-        return self.model_.decode(z, yc).cpu().numpy()
+# %% ../nbs/03_generative.ipynb #5b461ccf
+@patch
+@torch.no_grad()
+def _sample(self:VAEOversampler, c, n, rng):
+    t = lambda a, dtype=torch.float32: torch.as_tensor(a, dtype=dtype, device=self.device_)
+    eps = t(rng.standard_normal((n, self.model_.decoder[0].in_features - len(self.classes_))))
+    yc = t(np.full(n, c), torch.long)
+    if self.sample_from == 'prior': z = eps
+    else:
+        rows = self.Z_[rng.choice(np.flatnonzero(self.y_ == c), n)]
+        mu, logvar = self.model_.encode(t(rows), yc)
+        z = mu + (0.5 * logvar).exp() * eps
+    return self.model_.decode(z, yc).cpu().numpy()
 
 # %% ../nbs/03_generative.ipynb #7dec6041
 class _ConvAutoencoder(nn.Module):

@@ -83,64 +83,6 @@ class Hierarchy:
             for c in self._children[n]: self._depth[c] = self._depth[n] + 1
             stack.extend(reversed(self._children[n]))
 
-    @classmethod
-    def from_parents(cls, parents:dict): # child -> parent (the root may map to None)
-        "A hierarchy from a child -> parent map"
-        return cls(parents)
-
-    @classmethod
-    def from_edges(cls, edges): # (parent, child) pairs
-        "A hierarchy from a list of (parent, child) edges"
-        parents, order = {}, []
-        for p, c in edges:
-            if c in parents:
-                if parents[c] == p: raise ValueError(f"node {c!r} has a duplicate edge ({p!r}, {c!r})")
-                raise ValueError(f"node {c!r} has two parents ({parents[c]!r} and {p!r})")
-            parents[c] = p
-            order += [p, c]
-        if not parents: raise ValueError("empty hierarchy: no edges given")
-        return cls(parents, order=list(dict.fromkeys(order)))
-
-    @classmethod
-    def from_nested(cls, nested:dict): # {root: {child: {...} | [leaves] | None}}
-        "A hierarchy from a nested dict: dicts for subtrees, lists for leaves, None for a leaf"
-        if not nested: raise ValueError("empty hierarchy: the nested dict has no root")
-        if not isinstance(nested, dict) or len(nested) != 1:
-            raise ValueError(f"a nested hierarchy needs exactly one top-level key, got roots {list(nested)}")
-        parents, stack = {}, [(*next(iter(nested.items())), None)]   # (node, subtree, parent), popped in depth-first order
-        while stack:
-            node, sub, parent = stack.pop()
-            if node in parents: raise ValueError(f"duplicate node name {node!r}: every node needs a unique name")
-            parents[node] = parent
-            if sub is None: continue
-            if isinstance(sub, dict): kids = list(sub.items())
-            elif isinstance(sub, (list, tuple)):
-                kids = [kv for item in sub for kv in (item.items() if isinstance(item, dict) else [(item, None)])]
-            else: kids = [(sub, None)]
-            stack.extend((k, v, node) for k, v in reversed(kids))
-        return cls(parents)
-
-    @classmethod
-    def from_json(cls, path): # a JSON file: [child, parent] pairs, a child -> parent map, or a nested dict
-        "A hierarchy from a JSON file: a list of [child, parent] pairs (what `to_json` writes); a dict whose values are all names (str, number) or null is a child -> parent map; any other dict is the nested form"
-        d = json.loads(Path(path).read_text())
-        if isinstance(d, list): return cls(_parents_from_pairs(d))
-        if not isinstance(d, dict): raise ValueError(f"{path}: expected a JSON list of [child, parent] pairs or an object, got {type(d).__name__}")
-        if d and all(v is None or isinstance(v, (str, int, float)) for v in d.values()): return cls.from_parents(d)
-        return cls.from_nested(d)
-
-    def to_nested(self) -> dict:
-        "The tree as a nested dict, leaves mapped to None"
-        sub = {}
-        for n in reversed(self._order): sub[n] = {c: sub.pop(c) for c in self._children[n]} or None  # children before parents
-        return {self.root: sub[self.root]}
-
-    def to_json(self, path): # where to write the [child, parent] pairs
-        "Write the tree atomically as a JSON list of [child, parent] pairs in depth-first order, the root's parent null: int names and any depth survive `from_json`"
-        pairs = [json.dumps([_json_name(n), _json_name(self._parent[n])]) for n in self._order]
-        text = '[\n' + ',\n'.join(pairs) + '\n]\n'
-        return write_atomic(path, lambda p: p.write_text(text))
-
     def __len__(self): return len(self._parent)
     def __contains__(self, node): return node in self._parent
     def __iter__(self): return iter(self._order)
@@ -148,6 +90,68 @@ class Hierarchy:
     def __repr__(self):
         return f"Hierarchy(root={self.root!r}, {len(self)} nodes, {len(self.leaves)} leaves, height {self.height})"
 
+# %% ../nbs/06_hierarchy.ipynb #0926a5de
+@patch(cls_method=True)
+def from_parents(cls:Hierarchy, parents:dict): # child -> parent (the root may map to None)
+    "A hierarchy from a child -> parent map"
+    return cls(parents)
+
+@patch(cls_method=True)
+def from_edges(cls:Hierarchy, edges): # (parent, child) pairs
+    "A hierarchy from a list of (parent, child) edges"
+    parents, order = {}, []
+    for p, c in edges:
+        if c in parents:
+            if parents[c] == p: raise ValueError(f"node {c!r} has a duplicate edge ({p!r}, {c!r})")
+            raise ValueError(f"node {c!r} has two parents ({parents[c]!r} and {p!r})")
+        parents[c] = p
+        order += [p, c]
+    if not parents: raise ValueError("empty hierarchy: no edges given")
+    return cls(parents, order=list(dict.fromkeys(order)))
+
+# %% ../nbs/06_hierarchy.ipynb #6d2147e0
+@patch(cls_method=True)
+def from_nested(cls:Hierarchy, nested:dict): # {root: {child: {...} | [leaves] | None}}
+    "A hierarchy from a nested dict: dicts for subtrees, lists for leaves, None for a leaf"
+    if not nested: raise ValueError("empty hierarchy: the nested dict has no root")
+    if not isinstance(nested, dict) or len(nested) != 1:
+        raise ValueError(f"a nested hierarchy needs exactly one top-level key, got roots {list(nested)}")
+    parents, stack = {}, [(*next(iter(nested.items())), None)]   # (node, subtree, parent), popped in depth-first order
+    while stack:
+        node, sub, parent = stack.pop()
+        if node in parents: raise ValueError(f"duplicate node name {node!r}: every node needs a unique name")
+        parents[node] = parent
+        if sub is None: continue
+        if isinstance(sub, dict): kids = list(sub.items())
+        elif isinstance(sub, (list, tuple)):
+            kids = [kv for item in sub for kv in (item.items() if isinstance(item, dict) else [(item, None)])]
+        else: kids = [(sub, None)]
+        stack.extend((k, v, node) for k, v in reversed(kids))
+    return cls(parents)
+
+@patch
+def to_nested(self:Hierarchy) -> dict:
+    "The tree as a nested dict, leaves mapped to None"
+    sub = {}
+    for n in reversed(self._order): sub[n] = {c: sub.pop(c) for c in self._children[n]} or None  # children before parents
+    return {self.root: sub[self.root]}
+
+# %% ../nbs/06_hierarchy.ipynb #ba35da0f
+@patch(cls_method=True)
+def from_json(cls:Hierarchy, path): # a JSON file: [child, parent] pairs, a child -> parent map, or a nested dict
+    "A hierarchy from a JSON file: a list of [child, parent] pairs (what `to_json` writes); a dict whose values are all names (str, number) or null is a child -> parent map; any other dict is the nested form"
+    d = json.loads(Path(path).read_text())
+    if isinstance(d, list): return cls(_parents_from_pairs(d))
+    if not isinstance(d, dict): raise ValueError(f"{path}: expected a JSON list of [child, parent] pairs or an object, got {type(d).__name__}")
+    if d and all(v is None or isinstance(v, (str, int, float)) for v in d.values()): return cls.from_parents(d)
+    return cls.from_nested(d)
+
+@patch
+def to_json(self:Hierarchy, path): # where to write the [child, parent] pairs
+    "Write the tree atomically as a JSON list of [child, parent] pairs in depth-first order, the root's parent null: int names and any depth survive `from_json`"
+    pairs = [json.dumps([_json_name(n), _json_name(self._parent[n])]) for n in self._order]
+    text = '[\n' + ',\n'.join(pairs) + '\n]\n'
+    return write_atomic(path, lambda p: p.write_text(text))
 
 # %% ../nbs/06_hierarchy.ipynb #bd20b4fd
 def _check_node(self, node):

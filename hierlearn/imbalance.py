@@ -8,6 +8,7 @@ Docs: https://hierlearn.github.io/hierlearn/imbalance.html.md"""
 from __future__ import annotations
 import functools, warnings
 from contextlib import nullcontext
+from fastcore.basics import patch
 import numpy as np, pandas as pd
 import matplotlib.pyplot as plt
 from sklearn.base import BaseEstimator, ClassifierMixin
@@ -133,13 +134,13 @@ class FastaiTabularClassifier(ClassifierMixin, BaseEstimator):
                  layers=(64, 64), # sizes of the hidden layers
                  epochs:int=5, # epochs of one-cycle training
                  lr:float=1e-2, # maximum learning rate
-                 bs:int|None=None, # batch size; None: n/20 clipped to [32, 256], so small sets still get enough steps
+                 batch_size:int|None=None, # batch size; None: n/20 clipped to [32, 256], so small sets still get enough steps
                  wd:float|None=None, # weight decay (fastai's default when None)
                  device:str|None=None, # 'cpu', 'cuda' or None for CUDA when available
                  random_state:int|None=None, # seed for weights and batch order
                  loss_func=None, # None (cross-entropy), a fastai loss, or a loss class (or `functools.partial`) called with `class_counts=`
                 ):
-        self.layers, self.epochs, self.lr, self.bs, self.wd, self.device, self.random_state = layers, epochs, lr, bs, wd, device, random_state
+        self.layers, self.epochs, self.lr, self.batch_size, self.wd, self.device, self.random_state = layers, epochs, lr, batch_size, wd, device, random_state
         self.loss_func = loss_func
 
     def _frame(self, X):
@@ -150,39 +151,45 @@ class FastaiTabularClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError("X contains NaN or infinite values; impute or drop them before fitting")
         return X
 
-    def fit(self, X, y):
-        "Train a fresh tabular learner on `X`, `y`"
-        with quiet_fastai(): return self._fit(X, y)
+# %% ../nbs/01_imbalance.ipynb #0ca4647e
+@patch
+def fit(self:FastaiTabularClassifier, X, y):
+    "Train a fresh tabular learner on `X`, `y`"
+    with quiet_fastai(): return self._fit(X, y)
 
-    def _fit(self, X, y):
-        from fastai.tabular.all import TabularPandas, Categorify, Normalize, CategoryBlock, tabular_learner, no_random
-        X, y = self._frame(X), _check_labels(y, 'y')
-        if len(X) != len(y): raise ValueError(f"X has {len(X)} rows but y has {len(y)} labels")
-        self.classes_ = np.unique(y)
-        if len(self.classes_) < 2: raise ValueError(f"y has a single class ({self.classes_[0]!r}); a classifier needs at least two")
-        self.cat_names_ = list(X.select_dtypes(exclude='number').columns)
-        self.cont_names_ = [c for c in X.columns if c not in self.cat_names_]
-        df = X.assign(_target=np.searchsorted(self.classes_, y))
-        # seeded: Python, NumPy and torch seeded and cudnn made deterministic, then the caller's states and flags put back
-        with no_random(self.random_state, reproducible=True) if self.random_state is not None else nullcontext():
-            to = TabularPandas(df, procs=[Categorify, Normalize], cat_names=self.cat_names_, cont_names=self.cont_names_,
-                               y_names='_target', y_block=CategoryBlock(), splits=(list(range(len(df))), []))
-            bs = self.bs or int(np.clip(len(df) // 20, 32, 256))
-            dls = to.dataloaders(bs=bs, num_workers=0, device=self.device)
-            loss = self.loss_func
-            if isinstance(loss, (type, functools.partial)): loss = loss(class_counts=np.bincount(df._target, minlength=len(self.classes_)))
-            self.learn_ = tabular_learner(dls, layers=list(self.layers), wd=self.wd, loss_func=loss)
-            with self.learn_.no_bar(), self.learn_.no_logging(): self.learn_.fit_one_cycle(self.epochs, self.lr)
-        return self
+@patch
+def _fit(self:FastaiTabularClassifier, X, y):
+    from fastai.tabular.all import TabularPandas, Categorify, Normalize, CategoryBlock, tabular_learner, no_random
+    X, y = self._frame(X), _check_labels(y, 'y')
+    if len(X) != len(y): raise ValueError(f"X has {len(X)} rows but y has {len(y)} labels")
+    self.classes_ = np.unique(y)
+    if len(self.classes_) < 2: raise ValueError(f"y has a single class ({self.classes_[0]!r}); a classifier needs at least two")
+    self.cat_names_ = list(X.select_dtypes(exclude='number').columns)
+    self.cont_names_ = [c for c in X.columns if c not in self.cat_names_]
+    df = X.assign(_target=np.searchsorted(self.classes_, y))
+    # seeded: Python, NumPy and torch seeded and cudnn made deterministic, then the caller's states and flags put back
+    with no_random(self.random_state, reproducible=True) if self.random_state is not None else nullcontext():
+        to = TabularPandas(df, procs=[Categorify, Normalize], cat_names=self.cat_names_, cont_names=self.cont_names_,
+                           y_names='_target', y_block=CategoryBlock(), splits=(list(range(len(df))), []))
+        batch_size = self.batch_size or int(np.clip(len(df) // 20, 32, 256))
+        dls = to.dataloaders(bs=batch_size, num_workers=0, device=self.device)
+        loss = self.loss_func
+        if isinstance(loss, (type, functools.partial)): loss = loss(class_counts=np.bincount(df._target, minlength=len(self.classes_)))
+        self.learn_ = tabular_learner(dls, layers=list(self.layers), wd=self.wd, loss_func=loss)
+        with self.learn_.no_bar(), self.learn_.no_logging(): self.learn_.fit_one_cycle(self.epochs, self.lr)
+    return self
 
-    def predict_proba(self, X):
-        "Class probabilities, one column per class in `classes_` order"
-        with quiet_fastai(), self.learn_.no_bar(): probs, _ = self.learn_.get_preds(dl=self.learn_.dls.test_dl(self._frame(X)))
-        return probs.numpy()
+# %% ../nbs/01_imbalance.ipynb #0f25e214
+@patch
+def predict_proba(self:FastaiTabularClassifier, X):
+    "Class probabilities, one column per class in `classes_` order"
+    with quiet_fastai(), self.learn_.no_bar(): probs, _ = self.learn_.get_preds(dl=self.learn_.dls.test_dl(self._frame(X)))
+    return probs.numpy()
 
-    def predict(self, X):
-        "The most probable class"
-        return self.classes_[self.predict_proba(X).argmax(1)]
+@patch
+def predict(self:FastaiTabularClassifier, X):
+    "The most probable class"
+    return self.classes_[self.predict_proba(X).argmax(1)]
 
 # %% ../nbs/01_imbalance.ipynb #bde63844
 def tabular_preprocessor(cat_names, # categorical columns, one-hot encoded

@@ -25,7 +25,7 @@ with warnings.catch_warnings():   # fastai's import trips torch's harmless torch
     from fastai.tabular.learner import tabular_learner
     from fastai.vision.learner import vision_learner
 from .hierarchy import Hierarchy
-from .losses import check_reduction, check_targets, reduce_loss   # the target and reduction rules of every loss
+from .losses import PerSampleLoss, check_reduction   # the base of every loss, and its reduction rule
 
 # %% auto #0
 __all__ = ['HierPRF', 'HIER_METHODS', 'top1_error', 'mistake_severity', 'hier_distance_at_k', 'hier_prf', 'level_accuracy',
@@ -257,37 +257,30 @@ def hier_evaluate(y_true, # true labels: leaves of `hierarchy`
     return out
 
 # %% ../nbs/07_ingrain.ipynb #4676412b
-class HierarchyLoss(nn.Module):
-    "Base of the hierarchy-aware losses: leaf log-probabilities, fastai flattening, `activation` and `decodes`"
-    y_int = True
+class HierarchyLoss(PerSampleLoss):
+    "Base of the hierarchy-aware losses, a `PerSampleLoss` whose classes are `vocab`: the outputs it needs (`n_out`), leaf log-probabilities and `activation`"
     def __init__(self, hierarchy:Hierarchy, # the label hierarchy
                  classes=None, # the class of each model output (`dls.vocab`); default `hierarchy.leaves`
                  reduction:str='mean', # 'mean' (over the samples whose target is not -100), 'sum' or 'none'
                 ):
-        super().__init__()
-        self.hierarchy, self.vocab, self.reduction = hierarchy, _check_classes(hierarchy, classes), check_reduction(reduction)
+        vocab = _check_classes(hierarchy, classes)
+        super().__init__(reduction=reduction)
+        self.hierarchy, self.vocab = hierarchy, vocab
 
     @property
     def n_out(self) -> int: return len(self.vocab)
-    def per_sample(self, x:torch.Tensor, y:torch.Tensor) -> torch.Tensor: raise NotImplementedError
     def leaf_log_probs(self, x:torch.Tensor) -> torch.Tensor: return F.log_softmax(x, dim=-1)
 
-    def _flat(self, x:torch.Tensor) -> torch.Tensor:
-        x = x.as_subclass(torch.Tensor)
+    def _flat(self, inp:torch.Tensor) -> torch.Tensor:   # the outputs are always on the last axis here
+        x = inp.as_subclass(torch.Tensor)
         if x.shape[-1] != self.n_out: raise ValueError(f"{type(self).__name__} needs {self.n_out} model outputs for {len(self.vocab)} "
                                                        f"classes, got {x.shape[-1]} (build the model with n_out=loss.n_out)")
         return x.reshape(-1, x.shape[-1]).float()
-
-    def forward(self, inp:torch.Tensor, targ:torch.Tensor) -> torch.Tensor:
-        y, keep = check_targets(targ, len(self.vocab))   # targets -100 are skipped; 'mean' is over the rest
-        return reduce_loss(self.per_sample(self._flat(inp), y), keep, self.reduction)
+    def _n_classes(self, x:torch.Tensor) -> int: return len(self.vocab)   # the targets index the classes, however many outputs
 
     def activation(self, x:torch.Tensor) -> torch.Tensor:
         "Leaf probabilities, one column per class in `vocab` order"
         return self.leaf_log_probs(self._flat(x)).exp().reshape(*x.shape[:-1], len(self.vocab))
-    def decodes(self, x:torch.Tensor) -> torch.Tensor:
-        "The most probable leaf (of the activated outputs)"
-        return x.argmax(dim=-1)
 
 class _TargetLoss(HierarchyLoss):
     "A loss −Σ_c T[y, c]·log q_c, with q the leaf and (optionally) internal-node probabilities and T a fixed target matrix"

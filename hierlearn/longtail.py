@@ -154,10 +154,10 @@ def _locate(source, data) -> tuple[Path, str]:
 def cifar_lt_dls(source:str|Path='cifar10', # 'cifar10', 'cifar100' (see `cifar_path`) or an unpacked CIFAR folder
                  imbalance_ratio:float=100, # ρ: largest training class over smallest
                  profile:str='exp', # 'exp' (exponential) or 'step', see `make_long_tail`
-                 bs:int=128, # training batch size
+                 batch_size:int=128, # training batch size
                  seed:int=0, # seed of the long-tailed subset and of the shuffling
                  device=None, # where images, batches and augmentation live; None: CUDA when available, else CPU
-                 val_bs:int|None=None, # validation batch size; None: 4 × `bs`
+                 valid_batch_size:int|None=None, # validation batch size; None: 4 × `batch_size`
                  data:str|Path|None=None, # folder holding cifar10/ and cifar100/, when `source` is a name
                 ) -> DataLoaders:
     "fastai `DataLoaders` of long-tailed CIFAR (training) and the balanced CIFAR test set (validation), in device memory"
@@ -177,10 +177,10 @@ def cifar_lt_dls(source:str|Path='cifar10', # 'cifar10', 'cifar100' (see `cifar_
         images = torch.from_numpy(read_images(root, df.fname.to_numpy()[idx])).permute(0, 3, 1, 2).contiguous()
         return ImageTensors(images.to(device), torch.from_numpy(codes[idx]).to(device), vocab, split_idx)
     tfms = [IntToFloatTensor(), PadCropFlip(4), Normalize.from_stats(CIFAR_MEAN, CIFAR_STD, cuda=False)]
-    train = ImageTensorDL(tensors(lt, 0), bs=bs, shuffle=True, drop_last=False, after_batch=tfms, device=device)
+    train = ImageTensorDL(tensors(lt, 0), bs=batch_size, shuffle=True, drop_last=False, after_batch=tfms, device=device)
     train.rng.seed(seed)
     train.n_inp   # fastai's first look at a batch's types crops one item at random: here, not inside whichever training run comes first
-    valid = ImageTensorDL(tensors(val, 1), bs=val_bs or 4 * bs, shuffle=False, after_batch=tfms, device=device)
+    valid = ImageTensorDL(tensors(val, 1), bs=valid_batch_size or 4 * batch_size, shuffle=False, after_batch=tfms, device=device)
     return DataLoaders(train, valid, path=root, device=device)
 
 # %% ../nbs/05a_longtail.ipynb #a3d5b755

@@ -20,9 +20,9 @@ with warnings.catch_warnings():   # fastai's import trips torch's harmless torch
 from .sampling_fastai import balanced_weights, BalancedWeightedDL
 
 # %% auto #0
-__all__ = ['check_counts', 'check_reduction', 'check_targets', 'reduce_loss', 'ClassBalancedLoss', 'LDAMLoss', 'DRWCallback',
-           'LogitAdjustedLoss', 'BalancedSoftmaxLoss', 'logit_adjust', 'tau_normalize', 'retrain_classifier',
-           'shot_accuracy', 'ShotAccuracy']
+__all__ = ['check_counts', 'check_reduction', 'check_targets', 'reduce_loss', 'PerSampleLoss', 'ClassBalancedLoss', 'LDAMLoss',
+           'DRWCallback', 'LogitAdjustedLoss', 'BalancedSoftmaxLoss', 'logit_adjust', 'tau_normalize',
+           'retrain_classifier', 'shot_accuracy', 'ShotAccuracy']
 
 # %% ../nbs/05_losses.ipynb #1406b5b5
 def _ordered(counts, # one value per class: a sequence in class-code order, or a Series/dict keyed by the codes 0..n−1
@@ -75,10 +75,13 @@ def _log_prior(class_counts=None, prior=None) -> torch.Tensor:
     p = _check_prior(prior) if prior is not None else check_counts(class_counts)
     return torch.log(p / p.sum())
 
-def _check_n_classes(x:torch.Tensor, n:int, what:str='class_counts'):
-    "Raise unless the last axis of the logits `x` has `n` classes"
-    if x.shape[-1] != n: raise ValueError(f"{what} has {n} entries but the model outputs {x.shape[-1]} classes "
-                                          "(one count per class, in the order of dls.vocab)")
+def _check_n_classes(n_classes:int, # the number of classes of the model's outputs
+                     n:int, # the entries of `what`
+                     what:str='class_counts', # what to call the per-class values in errors
+                    ):
+    "Raise unless the per-class values `what` have one entry for each of the model's `n_classes` classes"
+    if n_classes != n: raise ValueError(f"{what} has {n} entries but the model outputs {n_classes} classes "
+                                        "(one entry per class, in the order of dls.vocab)")
 
 # %% ../nbs/05_losses.ipynb #da9565ab
 _REDUCTIONS = ('mean', 'sum', 'none')
@@ -117,29 +120,39 @@ def reduce_loss(loss:torch.Tensor, # per-sample losses, already weighted where t
     return loss.sum() / (keep.sum() if weight is None else torch.where(keep, weight, 0.).sum())
 
 # %% ../nbs/05_losses.ipynb #4ff7215f
-class _CountLoss(nn.Module):
-    "Base of hierlearn's losses: class counts, per-class weights, fastai flattening, targets -100 skipped, `activation` and `decodes`"
+class PerSampleLoss(nn.Module):
+    "Base of hierlearn's losses: subclasses give `per_sample(x, y)`; the base flattens as fastai does, skips targets -100, applies optional per-class weights, reduces ('mean'/'sum'/'none') and gives fastai `activation` and `decodes`"
     y_int = True
     weighted_mean = False # with weights, 'mean' divides by the number of kept samples (Cui et al.); True: by the sum of their weights, as torch's weighted cross-entropy
-    def __init__(self, class_counts=None, # training samples per class, in the order of the model's outputs (a Series/dict: keyed by class code)
-                 weight=None, # per-class weights; None: all 1
+    def __init__(self, weight=None, # per-class weights, in the order of the classes (a Series/dict: keyed by class code); None: all 1
                  axis:int=-1, # the class axis of the model's output
                  reduction:str='mean', # 'mean' (over the samples whose target is not -100), 'sum' or 'none'
                 ):
         super().__init__()
-        self.register_buffer('class_counts', None if class_counts is None else check_counts(class_counts).float())
         self.register_buffer('weight', None if weight is None else torch.as_tensor(_ordered(weight, 'weight'), dtype=torch.float32))
         self.axis, self.reduction = axis, check_reduction(reduction)
 
-    def per_sample(self, x:torch.Tensor, y:torch.Tensor) -> torch.Tensor: raise NotImplementedError
+    def per_sample(self, x:torch.Tensor, # the flattened model outputs, one row per sample
+                   y:torch.Tensor, # the class code of each row (0 where the target is -100: those rows are dropped afterwards)
+                  ) -> torch.Tensor:
+        "The unreduced loss of each row: the one method a subclass must write"
+        raise NotImplementedError(f"{type(self).__name__} must define per_sample(x, y), the loss of each sample")
+
+    def _flat(self, inp:torch.Tensor) -> torch.Tensor:
+        "The model's outputs as a plain (samples, outputs) tensor, the class axis moved last as fastai's `*Flat` losses do; subclasses add checks"
+        x = inp.transpose(self.axis, -1).contiguous()
+        return x.view(-1, x.shape[-1]).as_subclass(torch.Tensor)
+
+    def _n_classes(self, x:torch.Tensor) -> int:
+        "How many classes the targets index: one per column of the flattened outputs `x`, unless a subclass says otherwise"
+        return x.shape[-1]
 
     def forward(self, inp:torch.Tensor, targ:torch.Tensor) -> torch.Tensor:
-        x = inp.transpose(self.axis, -1).contiguous()
+        x = self._flat(inp)
         if targ.ndim > 1: targ = targ.transpose(self.axis, -1)   # as fastai's BaseLoss: inputs and targets alike
-        x = x.view(-1, x.shape[-1]).as_subclass(torch.Tensor)
-        if self.class_counts is not None: _check_n_classes(x, len(self.class_counts))
-        if self.weight is not None: _check_n_classes(x, len(self.weight), 'weight')
-        y, keep = check_targets(targ.contiguous(), x.shape[-1])
+        n = self._n_classes(x)
+        if self.weight is not None: _check_n_classes(n, len(self.weight), 'weight')
+        y, keep = check_targets(targ.contiguous(), n)
         loss = self.per_sample(x, y)
         w = None if self.weight is None else self.weight.to(x.device)[y]
         if w is not None: loss = loss * w
@@ -151,6 +164,23 @@ class _CountLoss(nn.Module):
     def decodes(self, x:torch.Tensor) -> torch.Tensor:
         "The predicted class: argmax over the class axis"
         return x.argmax(dim=self.axis)
+
+# %% ../nbs/05_losses.ipynb #e2a8a8a1
+class _CountLoss(PerSampleLoss):
+    "A `PerSampleLoss` that knows each class's training count (`class_counts`), checked against the model's outputs"
+    def __init__(self, class_counts=None, # training samples per class, in the order of the model's outputs (a Series/dict: keyed by class code)
+                 weight=None, # per-class weights; None: all 1
+                 axis:int=-1, # the class axis of the model's output
+                 reduction:str='mean', # 'mean' (over the samples whose target is not -100), 'sum' or 'none'
+                ):
+        counts = None if class_counts is None else check_counts(class_counts).float()
+        super().__init__(weight, axis=axis, reduction=reduction)
+        self.register_buffer('class_counts', counts)
+
+    def _flat(self, inp:torch.Tensor) -> torch.Tensor:
+        x = super()._flat(inp)
+        if self.class_counts is not None: _check_n_classes(x.shape[-1], len(self.class_counts))
+        return x
 
 # %% ../nbs/05_losses.ipynb #49c0329a
 class ClassBalancedLoss(_CountLoss):
@@ -263,7 +293,7 @@ def logit_adjust(logits:torch.Tensor, # a model's raw outputs, classes on the la
     "Post-hoc logit adjustment (Menon et al. 2021): logits − τ·log π"
     lp = _log_prior(class_counts, prior)
     logits = torch.as_tensor(logits)
-    _check_n_classes(logits, len(lp))
+    _check_n_classes(logits.shape[-1], len(lp))
     return logits - tau * lp.to(logits.device, logits.dtype)
 
 # %% ../nbs/05_losses.ipynb #66df5ce3

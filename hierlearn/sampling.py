@@ -230,22 +230,8 @@ def _split_labels(cv, i):
 def _cache_path(cache_dir, ds_name, key):
     return Path(cache_dir)/re.sub(r'[^\w.-]+', '_', ds_name)/f'{key}.json'
 
-def compare(datasets, # dataset names or `Dataset`s (one, or a list)
-            samplers=None, # registry names (list) or dict name -> imbalanced-learn sampler / None / name; default: all of `SAMPLERS`
-            models=None, # registry names from `MODELS`/`ENSEMBLES` or dict name -> classifier; default: all of `MODELS`
-            cv=None, # a splitter with `split(X, y)`; default: repeated stratified 5-fold, 3 repeats
-            metrics=None, # keys of `evaluate`'s result; default: ROC AUC, G-mean, F1, balanced accuracy
-            n_jobs:int=-1, # joblib workers (-1: all cores); the active joblib backend (e.g. Dask) is used
-            seed:int=0, # seed of the default folds and of every unset `random_state`
-            cache_dir=None, # folder of finished tasks: an interrupted run resumes, a rerun is instant
-            progress:bool=True, # show a fastprogress bar
-           )->pd.DataFrame:
-    "Benchmark samplers × models on datasets with the Kovács (2019) protocol; a tidy DataFrame, one row per score"
-    datasets = [datasets] if isinstance(datasets, (str, Dataset)) else list(datasets)
-    metrics = list(metrics or DEFAULT_METRICS)
-    smp = _resolve(samplers, SAMPLERS, 'sampler')
-    mdl = _resolve(models, {**MODELS, **ENSEMBLES}, 'model')
-    cv = cv or RepeatedStratifiedKFold(n_splits=5, n_repeats=3, random_state=seed)
+def _compare_tasks(datasets:list, smp:dict, mdl:dict, cv, metrics:list, seed:int, cache_dir) -> tuple[list, dict]:
+    "Every (dataset, sampler, model, fold) task as (meta, cache path, arguments), and the results of those already in the cache, by position"
     tasks, done = [], {}
     for d in datasets:
         ds = _as_dataset(d)
@@ -269,6 +255,26 @@ def compare(datasets, # dataset names or `Dataset`s (one, or a list)
                     if cached is not None: done[len(tasks)] = cached
                     tasks.append((meta, path, (X, y, tr, te, _preprocessor(ds), clone(sampler) if sampler is not None else None,
                                                clone(model), metrics, pos)))
+    return tasks, done
+
+# %% ../nbs/02_sampling.ipynb #64fee8a3
+def compare(datasets, # dataset names or `Dataset`s (one, or a list)
+            samplers=None, # registry names (list) or dict name -> imbalanced-learn sampler / None / name; default: all of `SAMPLERS`
+            models=None, # registry names from `MODELS`/`ENSEMBLES` or dict name -> classifier; default: all of `MODELS`
+            cv=None, # a splitter with `split(X, y)`; default: repeated stratified 5-fold, 3 repeats
+            metrics=None, # keys of `evaluate`'s result; default: ROC AUC, G-mean, F1, balanced accuracy
+            n_jobs:int=-1, # joblib workers (-1: all cores); the active joblib backend (e.g. Dask) is used
+            seed:int=0, # seed of the default folds and of every unset `random_state`
+            cache_dir=None, # folder of finished tasks: an interrupted run resumes, a rerun is instant
+            progress:bool=True, # show a fastprogress bar
+           )->pd.DataFrame:
+    "Benchmark samplers × models on datasets with the Kovács (2019) protocol; a tidy DataFrame, one row per score"
+    datasets = [datasets] if isinstance(datasets, (str, Dataset)) else list(datasets)
+    metrics = list(metrics or DEFAULT_METRICS)
+    smp = _resolve(samplers, SAMPLERS, 'sampler')
+    mdl = _resolve(models, {**MODELS, **ENSEMBLES}, 'model')
+    cv = cv or RepeatedStratifiedKFold(n_splits=5, n_repeats=3, random_state=seed)
+    tasks, done = _compare_tasks(datasets, smp, mdl, cv, metrics, seed, cache_dir)
     todo = [i for i in range(len(tasks)) if i not in done]
     if todo:
         with quiet_worker_restarts():  # joblib restarts a worker whose memory grew with its first PyTorch import: harmless

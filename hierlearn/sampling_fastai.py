@@ -215,7 +215,7 @@ def resampled_tabular_dls(df:pd.DataFrame, # the data, training and validation r
                           y_names:str, # the target column (class labels)
                           splits:tuple, # (training positions, validation positions), e.g. from `train_test_split`
                           sampler, # an imbalanced-learn sampler for the training set
-                          bs:int=64, # batch size
+                          batch_size:int=64, # batch size
                           procs=(Categorify, Normalize), # fastai tabular procs (add `FillMissing` for NaN)
                           **kwargs, # passed to `TabularPandas.resampled_dataloaders`
                          ) -> TabularDataLoaders:
@@ -225,7 +225,7 @@ def resampled_tabular_dls(df:pd.DataFrame, # the data, training and validation r
         raise ValueError("the validation split is empty: pass `splits=(train_idx, valid_idx)` with a non-empty valid_idx")
     to = TabularPandas(df, procs=list(procs), cat_names=list(cat_names), cont_names=list(cont_names), y_names=y_names,
                        y_block=CategoryBlock(), splits=[list(s) for s in splits])
-    return to.resampled_dataloaders(sampler, bs=bs, **kwargs)
+    return to.resampled_dataloaders(sampler, bs=batch_size, **kwargs)
 
 # %% ../nbs/02a_sampling_fastai.ipynb #4b5f03cd
 def balanced_weights(y, # class labels of the training samples
@@ -274,7 +274,7 @@ def balanced_image_dls(images, # (n, h, w) grey or (n, h, w, 3) colour images, a
                        y, # the n class labels
                        splits:tuple, # (training positions, validation positions)
                        power:float=1.0, # weights ∝ n_c^-power, see `balanced_weights`
-                       bs:int=64, # batch size
+                       batch_size:int=64, # batch size
                        seed:int|None=None, # base seed of the per-epoch draws
                        item_tfms=None, # fastai item transforms, e.g. `Resize(32)`
                        batch_tfms=None, # fastai batch transforms, e.g. `aug_transforms()`
@@ -293,6 +293,6 @@ def balanced_image_dls(images, # (n, h, w) grey or (n, h, w, 3) colour images, a
                        item_tfms=item_tfms, batch_tfms=batch_tfms)
     dss = dblock.datasets(np.concatenate([trn, val]))
     wgts = balanced_weights(y[trn], power)
-    return dss.dataloaders(bs=bs, dl_type=BalancedWeightedDL, dl_kwargs=[{'wgts': wgts, 'seed': seed}, {}],
+    return dss.dataloaders(bs=batch_size, dl_type=BalancedWeightedDL, dl_kwargs=[{'wgts': wgts, 'seed': seed}, {}],
                            after_item=dblock.item_tfms, after_batch=dblock.batch_tfms,
                            device=default_device() if device is None else device, **kwargs)

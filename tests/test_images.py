@@ -13,7 +13,7 @@ from hierlearn.experiments.images import (TailAdjustedLoss, image_pool, images_g
                                           paired_vs_ce, data_efficiency, ce_images_needed, grid_plan, projected_minutes)
 
 REAL_ARCHIVE = Path(__file__).resolve().parents[2] / 'shared' / 'data' / 'cifar10.tgz'
-TINY = dict(sizes=(10,), ratios=(), methods=('CE', 'HXE'), seeds=(0,), epochs=1, min_epoch=64, test_per_class=10, bs=32,
+TINY = dict(sizes=(10,), ratios=(), methods=('CE', 'HXE'), seeds=(0,), epochs=1, min_epoch=64, test_per_class=10, batch_size=32,
             tails=False, control=False, device='cpu')
 TIMING = ['seconds', 'train_seconds', 'cpu_seconds', 'images_per_s']
 

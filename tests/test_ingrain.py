@@ -213,7 +213,7 @@ def test_image_learner_with_a_body(tmp_path):
     rng = np.random.default_rng(1)
     y = np.repeat(LEAVES, 12)
     images = rng.random((len(y), 8, 8)) + np.array([LEAVES.index(c) for c in y])[:, None, None] * 0.3
-    dls = balanced_image_dls(images, y, (np.arange(0, 60), np.arange(0, 60) + 0), power=0, bs=16, seed=0, num_workers=0)
+    dls = balanced_image_dls(images, y, (np.arange(0, 60), np.arange(0, 60) + 0), power=0, batch_size=16, seed=0, num_workers=0)
     body = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1))
     learn = hier_learner(dls, body, TREE, 'tree_softmax', seed=0)
     assert learn.model.body is not body and learn.model.head.out_features == 7   # A, a1, a2, B, b1, b2, b3

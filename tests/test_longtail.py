@@ -38,7 +38,7 @@ def data(tmp_path_factory):
 
 @pytest.fixture(scope='module')
 def dls(data):
-    return cifar_lt_dls('cifar10', imbalance_ratio=8, bs=32, device='cpu', data=data)
+    return cifar_lt_dls('cifar10', imbalance_ratio=8, batch_size=32, device='cpu', data=data)
 
 
 def n_params(m): return sum(p.numel() for p in m.parameters())

@@ -7,7 +7,6 @@ from sklearn.model_selection import RepeatedStratifiedKFold
 from hierlearn.data import Dataset, load_dataset
 from hierlearn.sampling import (SAMPLERS, ENSEMBLES, MODELS, compare, check_resampling_input, rank_table,
                                 friedman_nemenyi, score_table)
-from hierlearn.experiments.samplers import summarise_results
 
 CV3 = RepeatedStratifiedKFold(n_splits=3, n_repeats=1, random_state=0)
 SMALL = 'keel/ecoli-0-3-4_vs_5'
@@ -156,13 +155,6 @@ def test_rank_table_and_friedman():
     assert st_['statistic'] == pytest.approx(12) and st_['pvalue'] == pytest.approx(np.exp(-6)) and st_['n_datasets'] == 6
     assert rank_table(r, 'roc_auc', within='all').index[0] == 'a + m'
     with pytest.raises(ValueError, match='no rows for metric'): rank_table(r, 'f1')
-
-
-def test_summarise_results_marks_failures():
-    r = pd.DataFrame([dict(dataset='d', sampler='s', model='m', repeat=0, fold=f, metric='f1', value=v, fit_seconds=0.1,
-                           status=s, error=e) for f, (v, s, e) in enumerate([(0.5, 'ok', ''), (np.nan, 'failed', 'ValueError: x')])])
-    s = summarise_results(r)
-    assert s.status.item() == 'failed' and s.folds_failed.item() == 1 and s.error.item() == 'ValueError: x'
 
 
 def test_dask_backend_gives_the_same_numbers():

@@ -40,7 +40,7 @@ def valid_tensors(dls):
 @pytest.mark.parametrize('sampler', ALL, ids=lambda s: type(s).__name__)
 def test_validation_untouched_and_rows_traceable(sampler):
     df, splits = toy()
-    dls = resampled_tabular_dls(df, ['colour'], ['a', 'b'], 'label', splits, sampler, bs=32, seed=0)
+    dls = resampled_tabular_dls(df, ['colour'], ['a', 'b'], 'label', splits, sampler, batch_size=32, seed=0)
     plain = tab(df, splits).dataloaders(bs=32)
     before = valid_tensors(dls)
     assert all(torch.equal(x, p) for x, p in zip(before, valid_tensors(plain)))
@@ -108,7 +108,7 @@ def test_deterministic_sampler_runs_once_unless_asked():
 
 def test_learner_trains_predicts_and_exports(tmp_path):
     df, splits = toy()
-    dls = resampled_tabular_dls(df, ['colour'], ['a', 'b'], 'label', splits, SMOTE(k_neighbors=3), bs=64, seed=0)
+    dls = resampled_tabular_dls(df, ['colour'], ['a', 'b'], 'label', splits, SMOTE(k_neighbors=3), batch_size=64, seed=0)
     set_seed(0)
     learn = tabular_learner(dls, layers=[16])
     with learn.no_bar(), learn.no_logging(): learn.fit(2, 1e-2)
@@ -153,7 +153,7 @@ def test_balanced_image_dls_colour_and_statistics():
     y = np.r_[np.zeros(300, int), np.ones(80, int), np.full(20, 2)]
     imgs = rng.integers(0, 256, size=(n, 6, 6, 3)).astype(np.uint8)
     trn, val = np.arange(0, n, 2), np.arange(1, n, 2)
-    dls = balanced_image_dls(imgs, y, (trn, val), bs=50, seed=3)
+    dls = balanced_image_dls(imgs, y, (trn, val), batch_size=50, seed=3)
     xb, yb = dls.one_batch()
     assert xb.shape == (50, 3, 6, 6)
     counts = np.zeros(3, int)

@@ -19,30 +19,30 @@ from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import RepeatedStratifiedKFold, TunedThresholdClassifierCV
 from sklearn.metrics import average_precision_score, f1_score, make_scorer, precision_recall_curve
-from ..core import quiet_worker_restarts, write_atomic
+from ..core import quiet_worker_restarts, summarise, save_outputs
 from ..data import Dataset, load_dataset
 from ..imbalance import class_counts, evaluate, FastaiTabularClassifier, tabular_preprocessor
 
 # %% auto #0
-__all__ = ['SCORE_NAMES', 'SEED_F1', 'default_models', 'credit_experiment', 'summarise', 'format_summary', 'seed_comparison',
-           'credit_report', 'plot_precision_recall', 'run_credit']
+__all__ = ['SCORE_NAMES', 'CREDIT_KEYS', 'CREDIT_METRICS', 'SEED_F1', 'default_models', 'credit_experiment', 'degenerate_folds',
+           'format_summary', 'seed_comparison', 'credit_report', 'plot_precision_recall', 'run_credit']
 
 # %% ../../nbs/01a_experiments_credit.ipynb #02d155be
 def default_models(cat_names, # categorical columns
                    cont_names, # continuous columns
-                   random_state:int=0, # seed of every model
+                   seed:int=0, # seed of every model
                    device:str|None=None, # for the fastai model
                    epochs:int=5, # for the fastai model
                   ) -> dict:
     "The seed experiment's models: a fastai MLP, a decision tree, a random forest and logistic regression (each on one core: `credit_experiment` runs folds in parallel)"
     pre = lambda: tabular_preprocessor(cat_names, cont_names)
-    return {'deep (fastai MLP)': FastaiTabularClassifier(layers=(64, 64), epochs=epochs, random_state=random_state, device=device),
-            'decision tree': make_pipeline(pre(), DecisionTreeClassifier(random_state=random_state)),
-            'random forest': make_pipeline(pre(), RandomForestClassifier(200, random_state=random_state)),
+    return {'deep (fastai MLP)': FastaiTabularClassifier(layers=(64, 64), epochs=epochs, random_state=seed, device=device),
+            'decision tree': make_pipeline(pre(), DecisionTreeClassifier(random_state=seed)),
+            'random forest': make_pipeline(pre(), RandomForestClassifier(200, random_state=seed)),
             'logistic regression': make_pipeline(pre(), LogisticRegression(max_iter=1000))}
 
 # %% ../../nbs/01a_experiments_credit.ipynb #116954fe
-def _credit_fit(X, y, pos, train, test, model, inner_cv, random_state):
+def _credit_fit(X, y, pos, train, test, model, inner_cv, seed):
     "One model on one outer fold: the test rows' minority-class scores, predictions at 0.5 and tuned, the tuned threshold, fit seconds"
     import torch
     threads = torch.get_num_threads()
@@ -50,19 +50,20 @@ def _credit_fit(X, y, pos, train, test, model, inner_cv, random_state):
     try:
         start = time.perf_counter()
         scorer = make_scorer(f1_score, pos_label=pos)
-        tuned = TunedThresholdClassifierCV(model, scoring=scorer, cv=inner_cv, random_state=random_state).fit(X.iloc[train], y[train])
+        tuned = TunedThresholdClassifierCV(model, scoring=scorer, cv=inner_cv, random_state=seed).fit(X.iloc[train], y[train])
         secs = time.perf_counter() - start
         score = tuned.estimator_.predict_proba(X.iloc[test])[:, list(tuned.classes_).index(pos)]
     finally: torch.set_num_threads(threads)
     at_half = np.where(score >= 0.5, pos, tuned.classes_[tuned.classes_ != pos][0])
     return score, at_half, tuned.predict(X.iloc[test]), float(tuned.best_threshold_), secs
 
+# %% ../../nbs/01a_experiments_credit.ipynb #400fb8cd
 def credit_experiment(datasets='credit-default', # a name for `load_dataset` or a `Dataset`, or a list of them
                       models:dict|None=None, # name -> scikit-learn classifier; default: `default_models`
                       n_splits:int=5, # outer folds
                       n_repeats:int=3, # repeats of the outer cross-validation
                       inner_cv:int=3, # folds of the inner cross-validation that tunes the threshold
-                      random_state:int=0, # seed of the folds and the models
+                      seed:int=0, # seed of the folds and the models
                       device:str|None=None, # for the fastai model: 'cpu', 'cuda' or None (auto)
                       epochs:int=5, # epochs of the fastai model
                       return_scores:bool=False, # also return every test row's minority-class score (for `plot_precision_recall`)
@@ -74,14 +75,14 @@ def credit_experiment(datasets='credit-default', # a name for `load_dataset` or 
         ds = load_dataset(d) if isinstance(d, str) else d
         X, y = ds.X, np.asarray(ds.y)
         pos = class_counts(y).index[-1]
-        folds = RepeatedStratifiedKFold(n_splits=n_splits, n_repeats=n_repeats, random_state=random_state).split(X, y)
-        ds_models = models or default_models(ds.cat_names, ds.cont_names, random_state, device, epochs)
+        folds = RepeatedStratifiedKFold(n_splits=n_splits, n_repeats=n_repeats, random_state=seed).split(X, y)
+        ds_models = models or default_models(ds.cat_names, ds.cont_names, seed, device, epochs)
         for i, (train, test) in enumerate(folds):
             for name, model in ds_models.items():
                 tasks.append((ds.name, X, y, pos, name, clone(model), i // n_splits, i % n_splits, train, test))
     pb = progress_bar(range(len(tasks)))
     pb.comment = f"{len(tasks)} fits: {' and '.join(dict.fromkeys(t[0] for t in tasks))}"
-    jobs = Parallel(n_jobs=n_jobs, return_as='generator')(delayed(_credit_fit)(X, y, pos, train, test, model, inner_cv, random_state)
+    jobs = Parallel(n_jobs=n_jobs, return_as='generator')(delayed(_credit_fit)(X, y, pos, train, test, model, inner_cv, seed)
                                                          for _, X, y, pos, _, model, _, _, train, test in tasks)
     done = []
     with quiet_worker_restarts():
@@ -101,27 +102,24 @@ def credit_experiment(datasets='credit-default', # a name for `load_dataset` or 
 # %% ../../nbs/01a_experiments_credit.ipynb #0bd13f57
 SCORE_NAMES = {'accuracy': 'accuracy', 'f1': 'F1', 'g_mean': 'G-mean', 'balanced_accuracy': 'bal. acc.', 'mcc': 'MCC',
                'auprc': 'AUPRC', 'roc_auc': 'ROC AUC'}
+CREDIT_KEYS = ['dataset', 'threshold', 'model']   # the columns that name one configuration of `credit_experiment`
+CREDIT_METRICS = ('f1', 'g_mean', 'balanced_accuracy', 'mcc', 'auprc', 'roc_auc')   # the scores its summary keeps
 
-def summarise(results:pd.DataFrame, # tidy results of `credit_experiment`
-              metrics=('f1', 'g_mean', 'balanced_accuracy', 'mcc', 'auprc', 'roc_auc'), # the scores to summarise
-             ) -> pd.DataFrame:
-    "Mean and std over folds of each score (columns `f1_mean`, `f1_std`, ...) per dataset, threshold and model; `folds` and `degenerate_folds` (all test rows labelled alike)"
-    keys = ['dataset', 'threshold', 'model']
-    g = results[results.metric.isin(metrics)].groupby(keys + ['metric'], sort=False).value
-    stats = g.agg(['mean', 'std']).unstack('metric')
-    stats = stats[[(s, m) for m in metrics for s in ('mean', 'std') if (s, m) in stats.columns]]
-    stats.columns = [f'{m}_{s}' for s, m in stats.columns]
-    share = results[results.metric == 'predicted_positive_share'].groupby(keys, sort=False).value
-    return stats.assign(folds=share.size(), degenerate_folds=share.agg(lambda v: int(((v == 0) | (v == 1)).sum())))
+def degenerate_folds(results:pd.DataFrame, # tidy results of `credit_experiment`
+                    ) -> pd.DataFrame:
+    "Per dataset, threshold and model: the test `folds`, and the `degenerate` ones, where every test row got the same label"
+    share = results[results.metric == 'predicted_positive_share'].groupby(CREDIT_KEYS, sort=False).value
+    return pd.DataFrame({'folds': share.size(), 'degenerate': share.agg(lambda v: int(((v == 0) | (v == 1)).sum()))})
 
-def format_summary(summary:pd.DataFrame, # `summarise`'s output
+def format_summary(results:pd.DataFrame, # tidy results of `credit_experiment`
+                   metrics=CREDIT_METRICS, # the scores shown
                   ) -> pd.DataFrame:
-    "`summarise` for reading: 'mean ± std' per score under its usual name, degenerate folds flagged"
-    metrics = [c[:-5] for c in summary.columns if c.endswith('_mean')]
-    tab = pd.DataFrame({SCORE_NAMES.get(m, m): summary[f'{m}_mean'].map('{:.3f}'.format) + ' ± ' + summary[f'{m}_std'].map('{:.2f}'.format)
-                        for m in metrics})
-    flag = summary.degenerate_folds.astype(int).astype(str) + ' of ' + summary.folds.astype(str) + ' folds'
-    return tab.assign(**{'labels all alike': flag.where(summary.degenerate_folds > 0, '')})
+    "The credit results for reading: 'mean ± std' over the folds (`summarise`) per score under its usual name, degenerate folds flagged"
+    summary, folds = summarise(results, CREDIT_KEYS, metrics, wide=True), degenerate_folds(results)
+    tab = pd.DataFrame({SCORE_NAMES.get(m, m): summary[m, 'mean'].map('{:.3f}'.format) + ' ± ' + summary[m, 'std'].map('{:.2f}'.format)
+                        for m in dict.fromkeys(summary.columns.get_level_values(0))})
+    flag = folds.degenerate.astype(str) + ' of ' + folds.folds.astype(str) + ' folds'
+    return tab.assign(**{'labels all alike': flag.where(folds.degenerate > 0, '')})
 
 # %% ../../nbs/01a_experiments_credit.ipynb #ebc1047b
 SEED_F1 = {'deep (fastai MLP)': 0.30, 'decision tree': 0.37, 'random forest': 0.41, 'logistic regression': np.nan}
@@ -137,20 +135,20 @@ def seed_comparison(results:pd.DataFrame, # tidy results of `credit_experiment`
 
 # %% ../../nbs/01a_experiments_credit.ipynb #718284ec
 def credit_report(results:pd.DataFrame, # tidy results of `credit_experiment`
-                  metrics=('f1', 'g_mean', 'mcc', 'auprc', 'roc_auc'), # the scores shown (`summarise` keeps them all)
+                  metrics=('f1', 'g_mean', 'mcc', 'auprc', 'roc_auc'), # the scores shown
                  ) -> str:
     "The credit experiment for a terminal: a table per dataset, the thresholds explained, degenerate rows flagged, the seed beside our F1"
-    summary = summarise(results, metrics)
+    summary, folds, table = summarise(results, CREDIT_KEYS, metrics, wide=True), degenerate_folds(results), format_summary(results, metrics)
     n_folds = results.groupby(['repeat', 'fold']).ngroups
     n_splits, n_repeats = results.fold.nunique(), results.repeat.nunique()
     out, flags = [], []
-    for dataset, tab in summary.groupby(level='dataset', sort=False):
-        shown = format_summary(tab.droplevel('dataset')).drop(columns='labels all alike')
-        marked = tab.degenerate_folds.droplevel('dataset') > 0
+    for dataset, shown in table.drop(columns='labels all alike').groupby(level='dataset', sort=False):
+        shown, marked = shown.droplevel('dataset'), folds.degenerate.loc[dataset] > 0
         shown.index = pd.MultiIndex.from_tuples([(t, m + (' !' if marked[t, m] else '')) for t, m in shown.index], names=['threshold', 'model'])
         out += [f'{dataset}: mean ± std over {n_folds} test folds ({n_splits}-fold cross-validation × {n_repeats})', shown.to_string(), '']
-        flags += [f'! {dataset}, {t}, {m}: one label for every test row in {r.degenerate_folds:.0f} of {r.folds:.0f} folds'
-                  + (f' (G-mean {r.g_mean_mean:.2f})' if 'g_mean_mean' in r else '') for (_, t, m), r in tab[tab.degenerate_folds > 0].iterrows()]
+        flags += [f'! {dataset}, {t}, {m}: one label for every test row in {r.degenerate} of {r.folds} folds'
+                  + (f" (G-mean {summary.loc[(dataset, t, m), ('g_mean', 'mean')]:.2f})" if 'g_mean' in summary.columns else '')
+                  for (t, m), r in folds.loc[dataset][marked].iterrows()]
     out += ['threshold 0.5: the minority class is predicted when its probability is at least 0.5;',
             'tuned: the threshold with the best F1 in a cross-validation inside each training fold.'] + flags
     if 'credit-default' in set(results.dataset):
@@ -187,11 +185,8 @@ def run_credit(out:Path, # folder for the tables and the plot
               ) -> pd.DataFrame:
     "The seed's experiment on `credit-default` and `german-credit`; writes credit_results.csv, credit_summary.csv and credit_pr.png"
     kw = dict(n_splits=2, n_repeats=1, inner_cv=2, epochs=2) if quick else dict(n_splits=5, n_repeats=3, inner_cv=3, epochs=5)
-    res, scores = credit_experiment(['credit-default', 'german-credit'], random_state=seed, device=device, return_scores=True, **kw)
-    write_atomic(out/'credit_results.csv', lambda p: res.to_csv(p, index=False))
-    write_atomic(out/'credit_summary.csv', lambda p: summarise(res).to_csv(p, float_format='%.6g'))
-    ax = plot_precision_recall(scores, 'credit-default')
-    write_atomic(out/'credit_pr.png', lambda p: ax.figure.savefig(p, dpi=120, bbox_inches='tight'))
-    plt.close(ax.figure)
-    print(f'\n{credit_report(res)}\n\nwrote credit_results.csv, credit_summary.csv and credit_pr.png to {out}')
+    res, scores = credit_experiment(['credit-default', 'german-credit'], seed=seed, device=device, return_scores=True, **kw)
+    print(f'\n{credit_report(res)}\n')
+    save_outputs(out, 'credit', {'results.csv': res, 'summary.csv': summarise(res, CREDIT_KEYS, CREDIT_METRICS, wide=True),
+                                 'pr.png': plot_precision_recall(scores, 'credit-default').figure})
     return res

@@ -11,7 +11,7 @@ import pandas as pd
 import matplotlib.pyplot as plt
 from sklearn.model_selection import RepeatedStratifiedKFold
 from imblearn.over_sampling import SMOTE, SMOTENC
-from ..core import write_atomic
+from ..core import save_outputs
 from ..data import load_dataset
 from ..imbalance import FastaiTabularClassifier
 from ..sampling import score_table, plot_cd
@@ -37,13 +37,14 @@ def generative_models(device=None, # for the fastai model
 # %% ../../nbs/04a_experiments_generative.ipynb #acbf37ce
 GENERATIVE_KEEL = SAMPLER_DATASETS[:20]  # the 20 smallest of chapter 02's KEEL grid: the deep samplers make each fit cost seconds
 
-def _cd_plots(keel:pd.DataFrame, out:Path):
+def _cd_plots(keel:pd.DataFrame):
     "The CD diagrams of the KEEL part, one panel per model and metric, in one column (readable text)"
     models = list(dict.fromkeys(keel.model))
     panels = [(m, metric) for m in models for metric in ('g_mean', 'f1')]
     fig, axs = plt.subplots(len(panels), 1, figsize=(7, 2.0 * len(panels)), squeeze=False)
     for ax, (m, metric) in zip(axs[:, 0], panels): plot_cd(score_table(keel, metric, model=m), title=f'{m}, {metric}', ax=ax)
-    fig.tight_layout(); write_atomic(out/'generative_cd.png', lambda p: fig.savefig(p, dpi=110)); plt.close(fig)
+    fig.tight_layout()
+    return fig
 
 def run_generative(out:Path, # folder for the tables, plots and the task cache
                    quick:bool=False, # a tiny grid for a smoke test
@@ -63,7 +64,6 @@ def run_generative(out:Path, # folder for the tables, plots and the task cache
         keel_models = {k: mdl[k] for k in ('decision tree', 'random forest')}
     tasks = [(keel_sets, smp, keel_models)] + ([(credit_sets, smp, mdl)] if credit_sets else [])
     res, keel = run_comparison(out, 'generative', tasks, ('g_mean', 'f1', 'roc_auc'), ('g_mean', 'G-mean'), cv=cv, n_jobs=n_jobs, seed=seed)
-    _cd_plots(keel, out)
     quality = []
     for name in ([] if quick else credit_sets):
         ds = load_dataset(name)
@@ -72,7 +72,5 @@ def run_generative(out:Path, # folder for the tables, plots and the task cache
         q = synthetic_minority(ds, {'SMOTE': sm, **{k: smp[k] for k in ('AE', 'VAE', 'GAN')}}, random_state=seed)
         tab = sample_quality(q['real'], q['synthetic'], q['holdout'], random_state=seed)
         quality.append(tab.assign(seconds=pd.Series(q['seconds'])).rename_axis('sampler').reset_index().assign(dataset=name))
-    if quality: write_atomic(out/'generative_quality.csv', lambda p: pd.concat(quality).to_csv(p, index=False, float_format='%.4g'))
-    print(f'\nwrote {out}/generative_results.csv.gz, generative_summary.csv, generative_ranks_*.csv, generative_cd.png'
-          + (', generative_quality.csv' if quality else ''))
+    save_outputs(out, 'generative', {'cd.png': _cd_plots(keel)} | ({'quality.csv': pd.concat(quality, ignore_index=True)} if quality else {}))
     return res

@@ -18,9 +18,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import RepeatedStratifiedKFold, train_test_split
 from sklearn.preprocessing import StandardScaler
 from imblearn.over_sampling import SMOTE
-from ..core import write_atomic, write_json_atomic, read_json_cache
+from ..core import write_json_atomic, read_json_cache, quiet_fastai, summarise, save_outputs
 from ..data import load_dataset, make_long_tail, load_cifar, cifar_path
-from ..core import quiet_fastai
 from ..hierarchy import Hierarchy, CIFAR100_HIERARCHY
 from ..hier_sampling import SiblingSMOTE
 from ..ingrain import hier_learner, hier_evaluate, crm_decode
@@ -28,7 +27,7 @@ from ..ingrain import hier_learner, hier_evaluate, crm_decode
 # %% auto #0
 __all__ = ['REAL_DATASETS', 'DIGITS_TAXONOMIES', 'SETTINGS', 'QUICK_SETTINGS', 'MAIN_METRICS', 'CIFAR_SETTINGS',
            'digits_hierarchy', 'digits_parity_hierarchy', 'grid_task', 'Setting', 'fit_predict', 'score_predictions',
-           'hierarchy_grid', 'summarise_grid', 'compare_to_ce', 'plot_tradeoff', 'rare_class_recall', 'cifar100_folder',
+           'hierarchy_grid', 'compare_to_ce', 'plot_tradeoff', 'rare_class_recall', 'cifar100_folder',
            'cifar100_experiment', 'run_hierarchy']
 
 # %% ../../nbs/07a_experiments_hierarchy.ipynb #cdde24de
@@ -135,6 +134,7 @@ def _fastai_probs(s:Setting, X_tr:pd.DataFrame, y_tr, X_te:pd.DataFrame, h:Hiera
     with learn.no_bar(): probs, _ = learn.get_preds(dl=dls.test_dl(X_te))
     return probs.numpy().astype(float), list(dls.vocab)
 
+# %% ../../nbs/07a_experiments_hierarchy.ipynb #0a1d7867
 def _hiclass():
     try: import hiclass
     except ImportError: raise ImportError("the HiClass baselines need the `hiclass` package (pip install hiclass)") from None
@@ -163,6 +163,7 @@ def _per_parent_node_class(hiclass):
             return _normalize_probabilities(levels)
     return LocalClassifierPerParentNode
 
+# %% ../../nbs/07a_experiments_hierarchy.ipynb #2ea80a58
 def _sklearn_probs(s:Setting, X_tr, y_tr, X_te, h:Hierarchy, seed:int):
     "Leaf probabilities of flat logistic regression or of HiClass's local classifiers (logistic regression at each node)"
     lr = LogisticRegression(max_iter=3000, random_state=seed)
@@ -180,6 +181,7 @@ def _sklearn_probs(s:Setting, X_tr, y_tr, X_te, h:Hierarchy, seed:int):
     decided = np.asarray(classes)[None, :] == np.asarray(model.predict(X_te))[:, -1:].astype(str)
     return (probs / probs.sum(1, keepdims=True) + decided) / 2, classes
 
+# %% ../../nbs/07a_experiments_hierarchy.ipynb #9b30fd1a
 def fit_predict(s:Setting, # the setting
                 X_tr:pd.DataFrame, y_tr, # training rows and labels (leaves of `hierarchy`)
                 X_te:pd.DataFrame, # test rows
@@ -261,16 +263,7 @@ def hierarchy_grid(datasets=None, # names from `REAL_DATASETS` and `DIGITS_TAXON
     return pd.DataFrame(rows)
 
 # %% ../../nbs/07a_experiments_hierarchy.ipynb #0a7b8640
-MAIN_METRICS = ['top1_error', 'mistake_severity', 'hd@1', 'hd@5', 'rare_recall', 'hier_f', 'ece']
-
-def summarise_grid(results:pd.DataFrame, # `hierarchy_grid`'s tidy output
-                   metrics=MAIN_METRICS, # metrics to keep (those a dataset lacks, e.g. hd@5 with 4 classes, are NaN)
-                  )->pd.DataFrame:
-    "Mean and standard deviation over folds: one row per dataset and setting, columns (metric, 'mean'|'std')"
-    r = results[results.metric.isin(metrics)]
-    out = r.groupby(['dataset', 'setting', 'metric'], sort=False).value.agg(['mean', 'std']).unstack('metric')
-    out = out.swaplevel(axis=1).reindex(columns=pd.MultiIndex.from_product([[m for m in metrics if m in set(r.metric)], ['mean', 'std']]))
-    return out
+MAIN_METRICS = ['top1_error', 'mistake_severity', 'hd@1', 'hd@5', 'rare_recall', 'hier_f', 'ece']   # the summary's metrics (a dataset may lack one, e.g. hd@5 with 4 classes)
 
 def compare_to_ce(results:pd.DataFrame, # `hierarchy_grid`'s tidy output
                   baseline:str='CE', # the setting everything is compared with
@@ -360,7 +353,7 @@ def cifar100_experiment(path, # the unpacked CIFAR-100 folder (`untar_data(URLs.
                         settings=None, # fastai `Setting`s without a sampler; default `CIFAR_SETTINGS`
                         imbalance_ratio:float|None=100, # ρ of the long-tailed training set; None: all 50,000 images
                         epochs:int=30, # epochs of one-cycle training per setting
-                        bs:int=128, # batch size
+                        batch_size:int=128, # batch size
                         lr:float=2e-3, # maximum learning rate
                         arch=None, # a fastai arch function; default `resnet18` (trained from scratch)
                         seed:int=0, # seed of the long tail and the weights
@@ -382,7 +375,7 @@ def cifar100_experiment(path, # the unpacked CIFAR-100 folder (`untar_data(URLs.
         cache = None if cache_dir is None else Path(cache_dir)/'cifar100'/f'{_slug(s.name)}-{s.key}-rho{imbalance_ratio}-e{epochs}-s{seed}-n{len(df)}.json'
         cached = read_json_cache(cache)
         if cached is not None: rows += cached; continue
-        dls = ImageDataLoaders.from_df(df, path=path, fn_col='fname', label_col='fine', valid_col='is_valid', bs=bs, seed=seed,
+        dls = ImageDataLoaders.from_df(df, path=path, fn_col='fname', label_col='fine', valid_col='is_valid', bs=batch_size, seed=seed,
                                        item_tfms=FlipItem(p=0.5), batch_tfms=Normalize.from_stats([0.507, 0.487, 0.441], [0.267, 0.256, 0.276]),
                                        device=device, num_workers=0)
         learn = hier_learner(dls, arch or resnet18, CIFAR100_HIERARCHY, s.method, loss_kwargs=dict(s.params), seed=seed)
@@ -421,16 +414,10 @@ def run_hierarchy(out:Path, # folder for the tables, the plot and the per-fold c
                         ignore_index=True)
     else: print(f"CIFAR-100 skipped: {'no CUDA GPU' if not cuda else 'no CIFAR-100 folder (set HIERLEARN_CIFAR to the folder holding cifar100/)'}")
     minutes = (time.perf_counter() - start) / 60
-    write_atomic(out/'hierarchy_results.csv.gz', lambda p: res.to_csv(p, index=False))   # each file whole or not at all
-    summary = summarise_grid(res)
-    write_atomic(out/'hierarchy_summary.csv', lambda p: summary.to_csv(p, float_format='%.5g'))
     versus = compare_to_ce(res)
-    write_atomic(out/'hierarchy_vs_ce.csv', lambda p: versus.to_csv(p, index=False, float_format='%.5g'))
-    rare = rare_class_recall(res)
-    write_atomic(out/'hierarchy_rare_recall.csv', lambda p: rare.to_csv(p, index=False, float_format='%.4g'))
-    fig = plot_tradeoff(res); write_atomic(out/'hierarchy_tradeoff.png', lambda p: fig.savefig(p, dpi=120)); plt.close(fig)
     print(f"{res.groupby(['dataset', 'setting', 'repeat', 'fold']).ngroups} fold results in {minutes:.1f} min\n")
     cols = ['dataset', 'setting', 'top1_error', 'd_top1_points', 'severity', 'severity_change', 'd_rare_recall_points', 'goal']
-    print(versus[cols].round(3).to_string(index=False))
-    print(f'\nwrote {out}/hierarchy_results.csv.gz, hierarchy_summary.csv, hierarchy_vs_ce.csv, hierarchy_rare_recall.csv, hierarchy_tradeoff.png')
+    print(versus[cols].round(3).to_string(index=False), end='\n\n')
+    save_outputs(out, 'hierarchy', {'results.csv.gz': res, 'summary.csv': summarise(res, ['dataset', 'setting'], MAIN_METRICS, wide=True),
+                                    'vs_ce.csv': versus, 'rare_recall.csv': rare_class_recall(res), 'tradeoff.png': plot_tradeoff(res)})
     return res

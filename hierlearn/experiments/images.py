@@ -24,10 +24,10 @@ with warnings.catch_warnings():   # fastai's import trips torch's harmless torch
     from fastai.callback.schedule import fit_one_cycle   # patches Learner.fit_one_cycle
     from fastai.learner import Learner
     from fastai.callback.channelslast import ChannelsLast
-from ..core import write_atomic, write_json_atomic, read_json_cache
+from ..core import write_json_atomic, read_json_cache, save_outputs
 from ..data import CIFAR10_CLASSES, cifar_path, load_cifar, read_images, make_long_tail
 from ..hierarchy import Hierarchy, cifar10_hierarchy, cifar10_control_hierarchy
-from ..losses import BalancedSoftmaxLoss, LDAMLoss, DRWCallback, shot_accuracy, check_counts, check_targets, reduce_loss
+from ..losses import PerSampleLoss, BalancedSoftmaxLoss, LDAMLoss, DRWCallback, shot_accuracy, check_counts
 from ..ingrain import hier_learner, hier_evaluate, leaf_preds, TreeSoftmaxLoss, MultiLevelLoss, EmbeddingLoss, HierarchyLoss
 from ..longtail import BasicBlock, NormedLinear, ImageTensors, ImageTensorDL, PadCropFlip, CIFAR_MEAN, CIFAR_STD, write_cifar_fixture
 
@@ -70,6 +70,7 @@ class ImagePool:
             self._loaded[todo] = True
         return self.images[torch.from_numpy(idx)], torch.from_numpy(self.y[idx])
 
+# %% ../../nbs/07b_experiments_images.ipynb #271e06ab
 def image_pool(data:str|Path|None=None, # a folder or archive holding cifar10/; None: $HIERLEARN_CIFAR, else fastai's data folder
                fixture:bool|str='auto', # True: a generated CIFAR-format fixture; 'auto': the fixture only when CIFAR is not found
                fixture_dir:str|Path|None=None, # where to write the fixture; None: a temporary folder
@@ -123,7 +124,7 @@ def _repeats(n:int, min_epoch:int) -> int: return max(1, -(-min_epoch // n))   #
 def image_dls(pool:ImagePool, # the images
               train_idx, # positions of the training images in `pool`
               test_idx, # positions of the test images
-              bs:int=128, # batch size
+              batch_size:int=128, # batch size
               min_epoch:int=1000, # an epoch draws at least this many images: a small set is repeated (shuffled) to fill it
               device=None, # where images and batches live; None: CUDA when available
              ) -> DataLoaders:
@@ -136,10 +137,10 @@ def image_dls(pool:ImagePool, # the images
         x, y = pool.tensors(idx)
         return ImageTensors(x.to(device), y.to(device), pool.vocab, split_idx)
     tfms = [IntToFloatTensor(), PadCropFlip(4), Normalize.from_stats(CIFAR_MEAN, CIFAR_STD, cuda=False)]
-    train = ImageTensorDL(ds(np.tile(train_idx, reps), 0), bs=min(bs, len(train_idx) * reps), shuffle=True, drop_last=False,
+    train = ImageTensorDL(ds(np.tile(train_idx, reps), 0), bs=min(batch_size, len(train_idx) * reps), shuffle=True, drop_last=False,
                           after_batch=tfms, device=device)
     train.n_inp   # fastai's first look at a batch's types draws a crop: here, once, not inside whichever run comes first
-    valid = ImageTensorDL(ds(test_idx, 1), bs=4 * bs, shuffle=False, after_batch=tfms, device=device)
+    valid = ImageTensorDL(ds(test_idx, 1), bs=4 * batch_size, shuffle=False, after_batch=tfms, device=device)
     dls = DataLoaders(train, valid, device=device)
     dls.class_counts = np.bincount(pool.y[train_idx], minlength=len(pool.vocab))   # the real counts, not the repeated ones
     return dls
@@ -172,16 +173,17 @@ def _output_targets(loss:HierarchyLoss) -> torch.Tensor:
         return T
     return torch.eye(n)   # HXE, soft labels, smoothing (class logits) and the embedding's scaled cosines
 
-class TailAdjustedLoss(nn.Module):
+# %% ../../nbs/07b_experiments_images.ipynb #412e4393
+class TailAdjustedLoss(PerSampleLoss):
     "A chapter-7 loss made long-tail aware as chapter 5 does it: balanced softmax (each score + log count) or LDAM (a margin off each target score)"
-    y_int = True
+    weighted_mean = True   # with `DRWCallback`'s weights, 'mean' divides by their sum, as LDAM-DRW's weighted cross-entropy
     def __init__(self, loss:HierarchyLoss, # a loss from `hier_loss` other than 'ce' (use `BalancedSoftmaxLoss`/`LDAMLoss` for it)
                  class_counts, # training images per class, in `loss.vocab` order
                  mode:str='balanced_softmax', # 'balanced_softmax' or 'ldam'
                  max_m:float=0.5, # LDAM: the largest margin, that of the rarest class or node
                  s:float=30., # LDAM: the scale of the (cosine) scores
                 ):
-        super().__init__()
+        super().__init__()   # no weights until `DRWCallback` sets them; 'mean' over the kept samples
         if not isinstance(loss, HierarchyLoss): raise TypeError(f"loss must be a hierarchy loss from `hier_loss`, got {type(loss).__name__}; "
                                                             "for plain cross-entropy use BalancedSoftmaxLoss or LDAMLoss")
         if mode not in ('balanced_softmax', 'ldam'): raise ValueError(f"mode must be 'balanced_softmax' or 'ldam', got {mode!r}")
@@ -191,29 +193,27 @@ class TailAdjustedLoss(nn.Module):
         T = _output_targets(loss)
         node_counts = counts.float() @ T   # training images below each output's node
         self.register_buffer('class_counts', counts.float())
-        self.register_buffer('weight', None)   # set by `DRWCallback`
         self.register_buffer('targets', T)
         self.register_buffer('shift', node_counts.log())
         m = node_counts.double() ** -0.25
         self.register_buffer('margins', (m * max_m / m.max()).float())
 
+    def _flat(self, inp:torch.Tensor) -> torch.Tensor: return self.loss._flat(inp)   # the wrapped loss's outputs and checks
+    def _n_classes(self, x:torch.Tensor) -> int: return len(self.loss.vocab)
+
     def _scores(self, x:torch.Tensor) -> torch.Tensor:
         "The scores the adjustment applies to: the embedding's scaled cosines, else the model's outputs"
         return self.loss.scale * self.loss.cosines(x) if isinstance(self.loss, EmbeddingLoss) else x
 
-    def forward(self, inp:torch.Tensor, targ:torch.Tensor) -> torch.Tensor:
-        x = self.loss._flat(inp)
-        y, keep = check_targets(targ, len(self.loss.vocab))
+    def per_sample(self, x:torch.Tensor, y:torch.Tensor) -> torch.Tensor:
         z, T = self._scores(x), self.targets.to(x.device)
         if self.mode == 'balanced_softmax': z = z + self.shift.to(x.device)
         elif isinstance(self.loss, EmbeddingLoss): z = z - self.loss.scale * T[y] * self.margins.to(x.device)
         else: z = self.s * (z - T[y] * self.margins.to(x.device))
         if isinstance(self.loss, EmbeddingLoss):
             cos = self.loss.cosines(x)
-            per = 1 - cos.gather(1, y[:, None]).squeeze(1) + self.loss.xent_weight * F.cross_entropy(z, y, reduction='none')
-        else: per = self.loss.per_sample(z, y)
-        w = None if self.weight is None else self.weight.to(x.device)[y]
-        return reduce_loss(per if w is None else per * w, keep, 'mean', w)
+            return 1 - cos.gather(1, y[:, None]).squeeze(1) + self.loss.xent_weight * F.cross_entropy(z, y, reduction='none')
+        return self.loss.per_sample(z, y)
 
     def activation(self, x:torch.Tensor) -> torch.Tensor:
         "Leaf probabilities from the unadjusted scores (the LDAM cosines scaled by `s`), as the base loss gives them"
@@ -371,6 +371,29 @@ def _run_group(pool:ImagePool|None, root:str, label:str, cell:tuple, jobs:list, 
         return rows
     finally: torch.set_num_threads(threads)
 
+# %% ../../nbs/07b_experiments_images.ipynb #93c1a093
+def _run_jobs(jobs:list, # (regime, value, seed, method, tree, tail) tuples
+              pool:ImagePool, test_idx, cfg:dict, regimes:list, cache_dir, device, n_jobs:int) -> list:
+    "Read each job's rows from the cache, or train it; the jobs of one data cell share DataLoaders and a worker"
+    rows, cells = [], {}
+    for job in jobs:
+        key = dict(zip(('regime', 'value', 'seed', 'method', 'tree', 'tail'), job)) | cfg
+        path = None if cache_dir is None else Path(cache_dir) / (f"{_slug(job[0])}-{job[1]:g}-{_slug(job[3])}-{job[4]}-{_slug(job[5] or 'no-tail')}-"
+                                                                f"s{job[2]}-{hashlib.md5(json.dumps(key, sort_keys=True).encode()).hexdigest()[:8]}.json")
+        cached = read_json_cache(path)
+        if cached is not None: rows += cached
+        else: cells.setdefault(job[:3], []).append((job, path))
+    cells = sorted(cells.items(), key=lambda c: (c[0][2], regimes.index(c[0][:2])))
+    args = [(str(pool.root), pool.label, cell, cjobs, test_idx, cfg, device) for cell, cjobs in cells]
+    if n_jobs == 1 or len(cells) <= 1:
+        for a in progress_bar(args, leave=False) if args else []: rows += _run_group(pool, *a)
+    else:
+        from joblib import Parallel, delayed
+        done = Parallel(n_jobs=n_jobs, return_as='generator_unordered')(delayed(_run_group)(None, *a) for a in args)
+        for r in progress_bar(done, total=len(args), leave=False): rows += r
+    return rows
+
+# %% ../../nbs/07b_experiments_images.ipynb #5a64d5e7
 def images_grid(pool:ImagePool, # the images (`image_pool`)
                 sizes=IMAGE_SIZES, # images per class of the balanced learning curve
                 ratios=IMAGE_RATIOS, # imbalance ratios of the long-tailed sets
@@ -382,7 +405,7 @@ def images_grid(pool:ImagePool, # the images (`image_pool`)
                 best:str|None=None, # the method for the tails and the control; None: `best_method` of the first pass
                 epochs:int=15, # epochs per run (an epoch draws at least `min_epoch` images)
                 lr:float=1e-2, # peak learning rate of the one-cycle schedule (Adam)
-                bs:int=128, # batch size
+                batch_size:int=128, # batch size
                 min_epoch:int=1000, # fewest images per epoch: small sets are repeated
                 test_per_class:int|None=None, # test images per class; None: all 1,000
                 widths:tuple=(16, 32, 64), # the ResNet's stage widths
@@ -396,34 +419,17 @@ def images_grid(pool:ImagePool, # the images (`image_pool`)
     if bad: raise ValueError(f"unknown methods {bad}; choose from {list(IMAGE_METHODS)}")
     if 'CE' not in methods: raise ValueError("methods must include 'CE', the baseline of every comparison")
     if best is not None and best not in IMAGE_METHODS: raise ValueError(f"unknown best method {best!r}; choose from {list(IMAGE_METHODS)}")
-    cfg = dict(data=pool.label, images=len(pool), epochs=epochs, lr=lr, bs=bs, min_epoch=min_epoch, test_per_class=test_per_class, widths=list(widths),
+    # `cfg` is each run's cache key; its batch size keeps the short name 'bs', so the runs already finished stay found
+    cfg = dict(data=pool.label, images=len(pool), epochs=epochs, lr=lr, bs=batch_size, min_epoch=min_epoch, test_per_class=test_per_class, widths=list(widths),
                blocks=blocks, head=head)
     test_idx, regimes = _test_subset(pool, test_per_class), _regimes(sizes, ratios)
-    def run(jobs:list) -> list:
-        "Read each (regime, value, seed, method, tree, tail) from the cache, or train it; runs of one data cell share DataLoaders"
-        rows, cells = [], {}
-        for job in jobs:
-            key = dict(zip(('regime', 'value', 'seed', 'method', 'tree', 'tail'), job)) | cfg
-            path = None if cache_dir is None else Path(cache_dir) / (f"{_slug(job[0])}-{job[1]:g}-{_slug(job[3])}-{job[4]}-{_slug(job[5] or 'no-tail')}-"
-                                                                    f"s{job[2]}-{hashlib.md5(json.dumps(key, sort_keys=True).encode()).hexdigest()[:8]}.json")
-            cached = read_json_cache(path)
-            if cached is not None: rows += cached
-            else: cells.setdefault(job[:3], []).append((job, path))
-        cells = sorted(cells.items(), key=lambda c: (c[0][2], regimes.index(c[0][:2])))
-        args = [(str(pool.root), pool.label, cell, cjobs, test_idx, cfg, device) for cell, cjobs in cells]
-        if n_jobs == 1 or len(cells) <= 1:
-            for a in progress_bar(args, leave=False) if args else []: rows += _run_group(pool, *a)
-        else:
-            from joblib import Parallel, delayed
-            done = Parallel(n_jobs=n_jobs, return_as='generator_unordered')(delayed(_run_group)(None, *a) for a in args)
-            for r in progress_bar(done, total=len(args), leave=False): rows += r
-        return rows
-    rows = run([(g, v, s, m, 'wordnet', None) for g, v in regimes for s in seeds for m in methods])
+    run_jobs = lambda jobs: _run_jobs(jobs, pool, test_idx, cfg, regimes, cache_dir, device, n_jobs)
+    rows = run_jobs([(g, v, s, m, 'wordnet', None) for g, v in regimes for s in seeds for m in methods])
     if (tails or control) and (best is not None or len(methods) > 1):
         best = best or best_method(pd.DataFrame(rows))
         extra = [(g, v, s, best, 'control', None) for g, v in regimes for s in seeds] if control else []
         if tails: extra += [(g, v, s, m, 'wordnet', t) for g, v in regimes if g == 'long-tailed' for s in seeds for t in TAILS for m in ('CE', best)]
-        rows += run(extra)
+        rows += run_jobs(extra)
     res = pd.DataFrame(rows)
     rank = {r: i for i, r in enumerate(regimes)}
     order = res.apply(lambda r: rank.get((r.regime, r.value), len(rank)), axis=1)
@@ -480,6 +486,7 @@ def paired_vs_ce(results:pd.DataFrame, # `images_grid`'s rows
                              d_ece=d.ece.mean(), goal=bool(sev_change <= -severity_cut and d.top1.mean() >= -max_top1_loss)))
     return pd.DataFrame(rows)
 
+# %% ../../nbs/07b_experiments_images.ipynb #faaf8e80
 def ce_images_needed(sizes, # images per class of CE's learning curve
                      ce_top1, # CE's mean top-1 at each size
                      top1, # the top-1 values to place on CE's curve
@@ -543,24 +550,19 @@ def run_images(out:Path, # folder for the CSV files, the plot and the per-run ca
     if pool.label.startswith('fixture'): print("CIFAR-10 not found (set HIERLEARN_CIFAR to the folder or .tgz holding cifar10/): "
                                               "a generated CIFAR-format fixture; its numbers only show that the path runs")
     if quick: kw = dict(sizes=(10, 25), ratios=(10,), head=25, methods=('CE', 'HXE'), seeds=(seed,), epochs=1, min_epoch=256,
-                        test_per_class=50, bs=64)
+                        test_per_class=50, batch_size=64)
     else: kw = dict(seeds=(seed, seed + 1, seed + 2))
     start = time.perf_counter()
     cpu = (default_device() if device is None else torch.device(device)).type == 'cpu'
     res = images_grid(pool, cache_dir=out / 'cache', device=device, n_jobs=min(8, os.cpu_count() or 1) if cpu and not quick else 1, **kw)
     minutes = (time.perf_counter() - start) / 60
     versus, eff = paired_vs_ce(res), data_efficiency(res)
-    write_atomic(out / 'images_results.csv', lambda p: res.to_csv(p, index=False))   # each file whole or not at all
-    write_atomic(out / 'images_vs_ce.csv', lambda p: versus.to_csv(p, index=False, float_format='%.5g'))
-    write_atomic(out / 'images_efficiency.csv', lambda p: eff.to_csv(p, index=False, float_format='%.5g'))
-    fig = plot_learning_curves(res)
-    write_atomic(out / 'images_curves.png', lambda p: fig.savefig(p, dpi=120, bbox_inches='tight')); plt.close(fig)
     print(f"{pool.label}: {len(res)} result rows ({res.groupby(['regime', 'value', 'seed', 'base', 'tree', 'tail_loss']).ngroups} runs) "
           f"in {minutes:.1f} min, {res.seconds.sum() / 60:.1f} min of it training and scoring (cached runs count their first time)")
     cols = ['regime', 'value', 'method', 'seeds', 'top1', 'd_top1', 'severity', 'severity_change', 'd_few', 'goal']
     print(f"{pool.label}, against CE on the same seeds (top-1 in %, d_: method minus CE):")
-    print(versus[cols].round(3).to_string(index=False))
-    print(f"\nwrote {out}/images_results.csv, images_vs_ce.csv, images_efficiency.csv, images_curves.png")
+    print(versus[cols].round(3).to_string(index=False), end='\n\n')
+    save_outputs(out, 'images', {'results.csv': res, 'vs_ce.csv': versus, 'efficiency.csv': eff, 'curves.png': plot_learning_curves(res)})
     return res
 
 # %% ../../nbs/07b_experiments_images.ipynb #09f79354
@@ -596,8 +598,7 @@ def time_images(out:str|Path|None=None, # where to write images_timing.csv and i
     runs = res.drop_duplicates(['regime', 'value', 'seed', 'base', 'tree', 'tail_loss']).assign(
         wall_seconds_all=wall, n_jobs=n_jobs, load_average=os.getloadavg()[0], cpus=os.cpu_count(), torch_threads_per_run=1)
     if out is not None:
-        write_atomic(Path(out) / 'images_timing.csv', lambda p: runs.to_csv(p, index=False, float_format='%.4g'))
-        write_atomic(Path(out) / 'images_data_timing.csv', lambda p: pd.DataFrame([data]).to_csv(p, index=False, float_format='%.4g'))
+        save_outputs(out, 'images', {'timing.csv': runs.reset_index(drop=True), 'data_timing.csv': pd.DataFrame([data])}, float_format='%.4g', verbose=False)
     minutes = projected_minutes(grid_plan(epochs=kwargs.get('epochs', 15), min_epoch=kwargs.get('min_epoch', 1000)), runs, n_jobs)
     print(f"{data['data']}: unpacked in {data['unpack_seconds']:.1f} s, listed in {data['list_seconds']:.1f} s, {data['images']:,} images decoded in "
           f"{data['decode_seconds']:.1f} s; {len(runs)} runs in {wall:.0f} s on {n_jobs} workers ({runs.cpu_seconds.sum():.0f} CPU s); "

@@ -15,7 +15,7 @@ import matplotlib.pyplot as plt
 with warnings.catch_warnings():   # fastai's import trips torch's harmless torch.jit deprecation warning
     warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated')
     from fastai.torch_core import default_device, no_random, rank_distrib, num_distrib
-from ..core import write_atomic
+from ..core import save_outputs
 from ..longtail import (LONGTAIL_METHODS, LONGTAIL_ANCHORS, PhaseTimerCallback, cifar_lt_dls, longtail_learner,
                                 training_precision, write_cifar_fixture)
 
@@ -23,7 +23,7 @@ from ..longtail import (LONGTAIL_METHODS, LONGTAIL_ANCHORS, PhaseTimerCallback, 
 __all__ = ['run_longtail']
 
 # %% ../../nbs/05b_experiments_longtail.ipynb #581716d0
-_RESULTS, _HISTORY, _PLOT = 'longtail_results.csv', 'longtail_history.csv', 'longtail_results.png'
+_RESULTS, _HISTORY = 'longtail_results.csv', 'longtail_history.csv'   # what `save_outputs(out, 'longtail', ...)` writes
 _RUN_KEY = ['dataset', 'imbalance_ratio', 'method', 'epochs', 'seed']
 
 def _distributed_device(device):
@@ -33,8 +33,9 @@ def _distributed_device(device):
     torch.cuda.set_device(local)
     return torch.device('cuda', local)
 
-def _train_one(dls, dataset, rho, method, epochs, seed, quiet):
-    "Train one method with the recipe; its result row and its per-epoch history, fixed by `seed` whatever ran before it"
+# %% ../../nbs/05b_experiments_longtail.ipynb #90773202
+def _train_one(dls, dataset, rho, method, epochs, seed, quiet, fixture):
+    "Train one method with the recipe; its result row (with the published figure) and its per-epoch history, fixed by `seed` whatever ran before it"
     # `no_random` seeds random, NumPy and torch (weights, crops, flips) and gives the caller its states back afterwards
     with no_random(seed, reproducible=False):
         if torch.device(dls.device).type == 'cuda': torch.backends.cudnn.benchmark = True   # fixed input size: cuDNN's fastest kernels, as the LDAM-DRW code (restored on exit)
@@ -58,8 +59,18 @@ def _train_one(dls, dataset, rho, method, epochs, seed, quiet):
                best_top1=hist.top1.max(), train_images=n_train, test_images=len(dls.valid_ds), seconds=seconds,
                train_images_per_s=n_train * epochs / sum(timer.train_s), device=str(dls.device),
                precision=training_precision(None, torch.device(dls.device)), processes=max(1, num_distrib()))
+    anchor = LONGTAIL_ANCHORS.query('method == @method and dataset == @dataset and imbalance_ratio == @rho').top1
+    row['anchor'] = anchor.item() if len(anchor) and not fixture else np.nan   # CIFAR's figures, not the fixture's
+    row['data'] = 'generated fixture' if fixture else str(dls.path)
     return row, hist
 
+def _describe(row:dict) -> str:
+    "One line per finished run: top-1 beside the published figure, the three frequency groups, seconds"
+    published = f"published {row['anchor']:.1f}" if pd.notna(row['anchor']) else 'no published figure'
+    return (f"{row['dataset']}-LT ρ={row['imbalance_ratio']:g} {row['method']:16} top-1 {row['top1']:5.1f} % ({published}), "
+            f"many/medium/few {row['many']:.1f}/{row['medium']:.1f}/{row['few']:.1f}, {row['seconds']:.0f} s")
+
+# %% ../../nbs/05b_experiments_longtail.ipynb #3f974c7c
 def _key(dataset, rho, method, epochs, seed) -> tuple:
     "A run's key, the same whether its values come from the arguments or from a CSV (where 10 may read back as 10.0)"
     return str(dataset), float(rho), str(method), int(epochs), int(seed)
@@ -94,6 +105,7 @@ def _finished_runs(out:Path) -> tuple[list, list]:
     hists = [hist[[_key(*r) in done for r in hist[_RUN_KEY].itertuples(index=False)]]] if hist is not None and rows else []
     return rows, hists
 
+# %% ../../nbs/05b_experiments_longtail.ipynb #2d65fba5
 def _plot_results(res:pd.DataFrame):
     "Top-1 per method for each (dataset, ρ), with the anchors as black ticks"
     groups = list(res.groupby(['dataset', 'imbalance_ratio'], sort=False))
@@ -108,6 +120,13 @@ def _plot_results(res:pd.DataFrame):
     fig.tight_layout()
     return fig
 
+def _save_runs(out:Path, rows:list, hists:list, plot:bool=False):
+    "The history, then the results, each whole or not at all (an interruption keeps the previous pair); with `plot`, the figure and a line naming the files"
+    res = pd.DataFrame(rows)
+    outputs = {'history.csv': pd.concat(hists, ignore_index=True), 'results.csv': res} | ({'results.png': _plot_results(res)} if plot else {})
+    save_outputs(out, 'longtail', outputs, verbose=plot)
+
+# %% ../../nbs/05b_experiments_longtail.ipynb #fe8e22aa
 def run_longtail(out:Path, # folder for the CSV files and the plot
                  quick:bool=False, # smoke test: 6 epochs of CE and LDAM-DRW on a generated fixture, under a minute on a CPU
                  seed:int=0, # seed of the long tail, the initialisation and the shuffling
@@ -122,11 +141,11 @@ def run_longtail(out:Path, # folder for the CSV files and the plot
     out = Path(out)
     datasets = datasets or (('cifar10',) if quick else ('cifar10', 'cifar100'))
     ratios, methods = ratios or ((10,) if quick else (100, 10)), methods or (('ce', 'ldam_drw') if quick else LONGTAIL_METHODS)
-    epochs, bs = epochs or (6 if quick else 200), 32 if quick else 128
+    epochs, batch_size = epochs or (6 if quick else 200), 32 if quick else 128
     bad = [m for m in methods if m not in LONGTAIL_METHODS]
     if bad: raise ValueError(f"unknown methods {bad}; choose from {LONGTAIL_METHODS}")
     device = _distributed_device(torch.device(device) if device else default_device())
-    bs_per_process, is_main = max(1, bs // max(1, num_distrib())), rank_distrib() == 0
+    batch_per_process, is_main = max(1, batch_size // max(1, num_distrib())), rank_distrib() == 0
     if is_main: out.mkdir(parents=True, exist_ok=True)
     rows, hists = _finished_runs(out)
     done = {_key(*(r[k] for k in _RUN_KEY)) for r in rows}
@@ -140,23 +159,10 @@ def run_longtail(out:Path, # folder for the CSV files and the plot
             for rho in ratios:
                 todo = [m for m in methods if _key(name, rho, m, epochs, seed) not in done]
                 if not todo: continue
-                dls = cifar_lt_dls(name, rho, bs=bs_per_process, seed=seed, device=device, data=data)
+                dls = cifar_lt_dls(name, rho, batch_size=batch_per_process, seed=seed, device=device, data=data)
                 for method in todo:
-                    row, h = _train_one(dls, name, rho, method, epochs, seed, quiet=quick)
-                    anchor = LONGTAIL_ANCHORS.query('method == @method and dataset == @name and imbalance_ratio == @rho').top1
-                    row['anchor'] = anchor.item() if len(anchor) and not fixture else np.nan   # CIFAR's figures, not the fixture's
-                    row['data'] = 'generated fixture' if fixture else str(dls.path)
+                    row, h = _train_one(dls, name, rho, method, epochs, seed, quiet=quick, fixture=fixture)
                     rows.append(row); hists.append(h)
-                    if is_main:   # after every run, each file whole or not at all: an interruption leaves the previous one
-                        res_so_far, hist_so_far = pd.DataFrame(rows), pd.concat(hists, ignore_index=True)
-                        write_atomic(out/_HISTORY, lambda p: hist_so_far.to_csv(p, index=False))
-                        write_atomic(out/_RESULTS, lambda p: res_so_far.to_csv(p, index=False))
-                        published = f"published {row['anchor']:.1f}" if pd.notna(row['anchor']) else 'no published figure'
-                        print(f"{name}-LT ρ={rho:g} {method:16} top-1 {row['top1']:5.1f} % ({published}), "
-                              f"many/medium/few {row['many']:.1f}/{row['medium']:.1f}/{row['few']:.1f}, {row['seconds']:.0f} s")
-    res = pd.DataFrame(rows)
-    if is_main and len(res):
-        fig = _plot_results(res)
-        write_atomic(out/_PLOT, lambda p: fig.savefig(p, dpi=120, bbox_inches='tight')); plt.close(fig)
-        print(f"wrote {out/_RESULTS}, {out/_HISTORY}, {out/_PLOT}")
-    return res
+                    if is_main: _save_runs(out, rows, hists); print(_describe(row))
+    if is_main and rows: _save_runs(out, rows, hists, plot=True)
+    return pd.DataFrame(rows)

@@ -1,4 +1,4 @@
-"""Chapter 2's benchmark as code: the comparison skeleton every benchmark of the book runs (compare → cache → CSV → summary → ranks), and the samplers grid on 30 KEEL sets and the credit data.
+"""Chapter 2's benchmark as code: the comparison skeleton of the `compare`-based benchmarks (compare → cache → CSV → summary → ranks), and the samplers grid on 30 KEEL sets and the credit data.
 
 Docs: https://hierlearn.github.io/hierlearn/experiments_samplers.html.md"""
 
@@ -11,22 +11,12 @@ from pathlib import Path
 import numpy as np, pandas as pd
 import matplotlib.pyplot as plt
 from sklearn.model_selection import RepeatedStratifiedKFold
-from ..core import write_atomic
+from ..core import summarise, save_outputs
 from ..sampling import compare, SAMPLERS, MODELS, ENSEMBLES, DEFAULT_METRICS, rank_table, score_table, plot_cd
 
 
 # %% auto #0
-__all__ = ['SAMPLER_DATASETS', 'CREDIT_DATASETS', 'summarise_results', 'run_comparison', 'run_samplers']
-
-# %% ../../nbs/02b_experiments_samplers.ipynb #b1363f1e
-def summarise_results(results:pd.DataFrame)->pd.DataFrame:
-    "Mean and std over folds per dataset, sampler, model and metric; `status` is 'failed' if any fold failed"
-    g = results.groupby(['dataset', 'sampler', 'model', 'metric'], sort=False)
-    out = g.agg(value=('value', 'mean'), std=('value', 'std'), fit_seconds=('fit_seconds', 'mean'),
-                folds_failed=('status', lambda s: int((s != 'ok').sum())),
-                error=('error', lambda s: next((e for e in s if e), '')))
-    out['status'] = np.where(out.folds_failed > 0, 'failed', 'ok')
-    return out.reset_index()
+__all__ = ['SAMPLER_DATASETS', 'CREDIT_DATASETS', 'run_comparison', 'run_samplers']
 
 # %% ../../nbs/02b_experiments_samplers.ipynb #41425d5d
 def run_comparison(out:Path, # folder for the tables and the task cache
@@ -41,15 +31,12 @@ def run_comparison(out:Path, # folder for the tables and the task cache
     t0 = time.perf_counter()
     res = pd.concat([compare(d, s, m, cache_dir=out/'cache', **compare_kwargs) for d, s, m in tasks], ignore_index=True)
     secs = time.perf_counter() - t0
-    write_atomic(out/f'{name}_results.csv.gz', lambda p: res.to_csv(p, index=False))
-    summary = summarise_results(res)
-    write_atomic(out/f'{name}_summary.csv', lambda p: summary.to_csv(p, index=False, float_format='%.6g'))
+    summary = summarise(res, ['dataset', 'sampler', 'model'])
     keel = summary[summary.dataset.str.startswith('keel/')]
-    for metric in rank_metrics:
-        write_atomic(out/f'{name}_ranks_{metric}.csv', lambda p: rank_table(keel, metric).to_csv(p, float_format='%.4g'))
     failed = (res.status != 'ok').sum() // res.metric.nunique()
     print(f"{len(res) // res.metric.nunique()} fits ({failed} failed) on {res.dataset.nunique()} datasets in {secs / 60:.1f} min\n")
     print(f'Mean rank by {headline[1]} on the KEEL sets (1 = best):\n', rank_table(keel, headline[0]).round(2).to_string(), sep='')
+    save_outputs(out, name, {'results.csv.gz': res, 'summary.csv': summary} | {f'ranks_{m}.csv': rank_table(keel, m) for m in rank_metrics})
     return res, keel
 
 # %% ../../nbs/02b_experiments_samplers.ipynb #5c574b72
@@ -77,11 +64,11 @@ def run_samplers(out:Path, # folder for the tables, plots and the task cache
         cv = RepeatedStratifiedKFold(n_splits=3, n_repeats=1, random_state=seed)
     else: datasets, samplers, models, cv = SAMPLER_DATASETS + CREDIT_DATASETS, list(SAMPLERS), list(MODELS) + list(ENSEMBLES), None
     res, keel = run_comparison(out, 'samplers', [(datasets, samplers, models)], DEFAULT_METRICS, ('roc_auc', 'ROC AUC'), cv=cv, n_jobs=n_jobs, seed=seed)
-    write_atomic(out/'samplers_pipelines_roc_auc.csv', lambda p: rank_table(keel, 'roc_auc', within='all').to_csv(p, float_format='%.4g'))
+    figures = {}
     for metric in ('roc_auc', 'g_mean'):
         mods = list(dict.fromkeys(m for m in keel.model if m in MODELS or m not in ENSEMBLES))
         fig, axs = plt.subplots(len(mods), 1, figsize=(7, 2.75 * len(mods)))
         for ax, m in zip(np.atleast_1d(axs), mods): plot_cd(score_table(keel, metric, model=m), title=f'{m}, {metric}', ax=ax)
-        fig.tight_layout(); write_atomic(out/f'samplers_cd_{metric}.png', lambda p: fig.savefig(p, dpi=110)); plt.close(fig)
-    print(f'\nwrote {out}/samplers_results.csv.gz, samplers_summary.csv, samplers_ranks_*.csv, samplers_cd_*.png')
+        fig.tight_layout(); figures[f'cd_{metric}.png'] = fig
+    save_outputs(out, 'samplers', {'pipelines_roc_auc.csv': rank_table(keel, 'roc_auc', within='all')} | figures)
     return res
