@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from sklearn.model_selection import RepeatedStratifiedKFold
 from hierlearn.data import Dataset, load_dataset
-from hierlearn.sampling import (SAMPLERS, ENSEMBLES, MODELS, compare, check_resampling_input, rank_table,
+from hierlearn.sampling import (SAMPLERS, compare, check_resampling_input, rank_table,
                                 friedman_nemenyi, score_table)
 
 CV3 = RepeatedStratifiedKFold(n_splits=3, n_repeats=1, random_state=0)
