@@ -163,7 +163,7 @@ def transform(self:TabularEncoder, X)->np.ndarray:
         if s.kind == 'numeric': out[:, s.start] = num[:, self.numeric_.index(s.column)]
         else:
             cats = self.categories_[s.column]
-            codes = pd.Categorical(X[s.column].to_numpy(dtype=object), categories=cats).codes.astype(np.intp)  # int8 for few categories: start + code overflows past column 127
+            codes = pd.Index(cats).get_indexer(X[s.column].to_numpy(dtype=object))   # -1 for a category not seen in fit
             seen = codes >= 0
             out[np.flatnonzero(seen), s.start + codes[seen]] = 1.
     return out
