@@ -696,13 +696,12 @@ def _inverse_encoding(self:DeepSMOTE, Z, X):
 
 # %% ../nbs/03_generative.ipynb #cd79f3e5
 @patch
-@torch.no_grad()
 def encode(self:DeepSMOTE, Z:np.ndarray)->np.ndarray:
     "Codes of scaled images (n, c, h, w)"
-    return torch.cat([self.model_.encode(torch.as_tensor(b, device=self.device_)).cpu() for b in np.array_split(Z, max(1, len(Z) // 512))]).numpy()
+    with torch.no_grad():
+        return torch.cat([self.model_.encode(torch.as_tensor(b, device=self.device_)).cpu() for b in np.array_split(Z, max(1, len(Z) // 512))]).numpy()
 
 @patch
-@torch.no_grad()
 def decode(self:DeepSMOTE, codes:np.ndarray)->np.ndarray:
     "Scaled images (n, c, h, w) from codes"
-    return self.model_.decode(torch.as_tensor(codes, dtype=torch.float32, device=self.device_)).cpu().numpy()
+    with torch.no_grad(): return self.model_.decode(torch.as_tensor(codes, dtype=torch.float32, device=self.device_)).cpu().numpy()
