@@ -139,7 +139,8 @@ def _experiment_options(args, exp:Experiment) -> dict:
                 raise SystemExit(f"hierlearn: {o.flag} is an option of `hierlearn run {e.name}`, not of `{exp.name}`")
     return {o.kwargs['dest']: getattr(args, o.kwargs['dest']) for o in exp.options if getattr(args, o.kwargs['dest']) is not None}
 
-def main(argv=None):
+def main(argv=None, # the command line without the program name; None: sys.argv[1:]
+        ):
     "Entry point of the `hierlearn` command"
     args = _parser().parse_args(argv)
     if args.command == 'datasets':

@@ -486,7 +486,9 @@ def marginal_distances(real, # real rows
 def plot_marginals(real, # real rows
                    synthetic:dict, # name -> synthetic rows (same columns)
                    columns=None, # which columns; default: all
-                   ncols:int=4, size:float=2.6):
+                   ncols:int=4, # panels per row
+                   size:float=2.6, # inches per panel
+                  ):
     "One panel per column: histograms (numbers) or category shares (categories) of the real rows and each synthetic set"
     real = as_frame(real)
     columns = list(real.columns if columns is None else columns)
@@ -513,7 +515,9 @@ def plot_marginals(real, # real rows
 def plot_embedding(real, # real rows
                    synthetic:dict, # name -> synthetic rows (same columns)
                    method:str='pca', # 'pca' (fitted on the real rows) or 'tsne' (fitted on real + synthetic, per panel)
-                   random_state:int=0, size:float=3.2):
+                   random_state:int=0, # seed of PCA's solver and of t-SNE
+                   size:float=3.2, # inches per panel
+                  ):
     "Real and synthetic rows in two dimensions, one panel per synthetic set"
     if method not in ('pca', 'tsne'): raise ValueError(f"method must be 'pca' or 'tsne', got {method!r}")
     fig, axs = plt.subplots(1, len(synthetic), figsize=(size * len(synthetic), size), squeeze=False, sharex=method == 'pca', sharey=method == 'pca')
@@ -536,7 +540,8 @@ def plot_embedding(real, # real rows
 def sample_quality(real, # real rows of one class (what the generators learned from)
                    synthetic:dict, # name -> synthetic rows of that class
                    holdout=None, # real rows of that class no generator saw (for the distance baseline)
-                   random_state:int=0)->pd.DataFrame:
+                   random_state:int=0, # seed of the two-sample classifier's folds and forest
+                  )->pd.DataFrame:
     "One row per synthetic set: two-sample AUC, mean KS and TV of the marginals, and the distance-to-closest-record summary"
     rows = {}
     for name, syn in synthetic.items():

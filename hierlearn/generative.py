@@ -46,7 +46,8 @@ class Span(NamedTuple):
     kind:str # 'numeric' (one standardised column) or 'categorical' (a one-hot block)
     column:object # the original column's name
 
-def column_kind(col:pd.Series)->str:
+def column_kind(col:pd.Series, # one column of a DataFrame
+               )->str:
     "'numeric' or 'categorical', or a ValueError naming a column type we cannot encode"
     dt = col.dtype
     if isinstance(dt, pd.CategoricalDtype) or pd.api.types.is_bool_dtype(dt) or isinstance(dt, pd.StringDtype): return 'categorical'
@@ -61,7 +62,8 @@ def column_kind(col:pd.Series)->str:
                      "convert it to numbers (e.g. a date to days since a reference date) or to a category")
 
 # %% ../nbs/03_generative.ipynb #64eb5ca6
-def as_frame(X)->pd.DataFrame:
+def as_frame(X, # a DataFrame or a 2-D array
+            )->pd.DataFrame:
     "A DataFrame view of a DataFrame or a 2-D array (columns 0, 1, ...)"
     if isinstance(X, pd.DataFrame): return X
     if sparse.issparse(X): raise TypeError("sparse input is not supported: pass a dense array or DataFrame (X.toarray())")
@@ -70,7 +72,9 @@ def as_frame(X)->pd.DataFrame:
     return pd.DataFrame(X.astype(object) if X.dtype.kind in 'US' else X)
 
 # %% ../nbs/03_generative.ipynb #4edc7406
-def check_finite(X:pd.DataFrame, numeric:list):
+def check_finite(X:pd.DataFrame, # the rows to check
+                 numeric:list, # its numeric columns, also checked for infinite values
+                ):
     "Raise a ValueError naming the columns with missing or infinite values"
     nan = [c for c in X.columns if X[c].isna().any()]
     if nan: raise ValueError(f"X has missing values (NaN/None) in columns {nan}; impute or drop them first")
@@ -225,7 +229,8 @@ class RowsDL(DataLoader):
 
 # %% ../nbs/03_generative.ipynb #e5152984
 @contextlib.contextmanager
-def torch_threads(n:int|None):
+def torch_threads(n:int|None, # torch CPU threads inside the block; None: as they are
+                 ):
     "Run the block with `n` torch threads (None: leave the setting alone)"
     before = torch.get_num_threads()
     if n: torch.set_num_threads(n)

@@ -57,7 +57,8 @@ def plot_class_counts(y, # class labels
                       ax=None, # matplotlib axes to draw on; a new figure when None
                       log:bool=True, # log-scaled counts, as in the long-tail literature
                       title:str|None=None, # default: number of classes and imbalance ratio
-                      color='C0'):
+                      color='C0', # bar colour
+                     ):
     "The long-tail plot: class counts sorted from head to tail"
     counts = class_counts(y)
     if ax is None: _, ax = plt.subplots(figsize=(6, 3.2))

@@ -285,7 +285,9 @@ def longtail_loss(method:str, # one of `LONGTAIL_METHODS`
     if method == 'logit_adjusted': return LogitAdjustedLoss(class_counts, tau=1.)
     return BalancedSoftmaxLoss(class_counts)
 
-def training_precision(precision:str|None, device:torch.device) -> str:
+def training_precision(precision:str|None, # 'fp32', 'fp16' or 'bf16'; None: the device's default
+                       device:torch.device, # where the model trains
+                      ) -> str:
     "The training precision: 'bf16'/'fp16' on CUDA by default, 'fp32' on the CPU"
     if precision is None:
         if device.type != 'cuda': return 'fp32'

@@ -87,7 +87,8 @@ def _check_n_classes(n_classes:int, # the number of classes of the model's outpu
 _REDUCTIONS = ('mean', 'sum', 'none')
 _IGNORE = -100   # the target every loss skips, as torch's `ignore_index` default
 
-def check_reduction(reduction:str) -> str:
+def check_reduction(reduction:str, # what the caller passed
+                   ) -> str:
     "`reduction` if it is 'mean', 'sum' or 'none', else a clear error"
     if not isinstance(reduction, str) or reduction not in _REDUCTIONS:
         raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")

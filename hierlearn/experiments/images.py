@@ -292,8 +292,16 @@ def _run_seed(*parts) -> int:
     "A seed fixed by a run's data (regime, size, seed) alone: every method of one cell starts from the same weights and batches"
     return int(hashlib.md5('|'.join(map(str, parts)).encode()).hexdigest()[:8], 16)
 
-def train_and_score(dls:DataLoaders, method:str, tree:str='wordnet', tail:str|None=None, epochs:int=15,
-                    lr:float=1e-2, run_seed:int=0, widths:tuple=(16, 32, 64), blocks:int=1) -> list:
+def train_and_score(dls:DataLoaders, # from `image_dls`
+                    method:str, # a key of `IMAGE_METHODS`
+                    tree:str='wordnet', # the tree the method trains with: 'wordnet' or 'control' (classes shuffled)
+                    tail:str|None=None, # None, or one of `TAILS`: the long-tail loss, alone (CE) or with the method
+                    epochs:int=15, # epochs of one-cycle training
+                    lr:float=1e-2, # peak learning rate
+                    run_seed:int=0, # seed of the weights and the shuffling
+                    widths:tuple=(16, 32, 64), # the ResNet's stage widths
+                    blocks:int=1, # its blocks per stage
+                   ) -> list:
     "Train one run and score it on the test set with the WordNet tree; CE is also scored CRM-decoded. Fixed by `run_seed`, whatever ran before"
     h = cifar10_hierarchy() if tree == 'wordnet' else cifar10_control_hierarchy()
     start, cpu_start = time.perf_counter(), time.process_time()
@@ -436,8 +444,16 @@ def images_grid(pool:ImagePool, # the images (`image_pool`)
     return res.assign(_o=order).sort_values(['_o', 'seed'], kind='stable').drop(columns='_o').reset_index(drop=True)
 
 # %% ../../nbs/07b_experiments_images.ipynb #2b5124a6
-def grid_plan(sizes=IMAGE_SIZES, ratios=IMAGE_RATIOS, methods=tuple(IMAGE_METHODS), seeds=(0, 1, 2), head:int=500, tails:bool=True,
-              control:bool=True, epochs:int=15, min_epoch:int=1000) -> pd.DataFrame:
+def grid_plan(sizes=IMAGE_SIZES, # images per class of the balanced learning curve
+              ratios=IMAGE_RATIOS, # imbalance ratios of the long-tailed sets
+              methods=tuple(IMAGE_METHODS), # the methods of the first pass
+              seeds=(0, 1, 2), # one run of everything per seed
+              head:int=500, # the head class's size in the long-tailed sets
+              tails:bool=True, # count the tails' runs on the long-tailed sets
+              control:bool=True, # count the control tree's runs
+              epochs:int=15, # epochs per run
+              min_epoch:int=1000, # fewest images per epoch (small sets are repeated)
+             ) -> pd.DataFrame:
     "The runs `images_grid` trains with these arguments: regime, seed, method, training images and images seen (epochs × the epoch of `image_dls`)"
     n_lt = {r: len(make_long_tail(np.repeat(np.arange(10), head), r)) for r in ratios}
     rows = []
