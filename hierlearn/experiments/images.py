@@ -219,7 +219,6 @@ class TailAdjustedLoss(PerSampleLoss):
         "Leaf probabilities from the unadjusted scores (the LDAM cosines scaled by `s`), as the base loss gives them"
         ldam_scaled = self.mode == 'ldam' and not isinstance(self.loss, EmbeddingLoss)
         return self.loss.activation(self.s * x if ldam_scaled else x)
-    def decodes(self, x:torch.Tensor) -> torch.Tensor: return x.argmax(dim=-1)
 
 # %% ../../nbs/07b_experiments_images.ipynb #ad8e71d0
 IMAGE_METHODS = {   # name in the tables -> (method of `hier_loss`, its hyper-parameters)
