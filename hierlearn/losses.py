@@ -61,6 +61,7 @@ def check_counts(class_counts, # training samples per class: a sequence in the o
                               "samples has no weight, margin or prior; drop it from the vocab or give it at least one sample)")
     return c
 
+# %% ../nbs/05_losses.ipynb #83b553a6
 def _check_prior(prior # class probabilities, summing to one
                 ) -> torch.Tensor:
     "`prior` as a 1-D float64 tensor, or a clear error"
