@@ -202,6 +202,7 @@ def rare_recall(y_true, # true labels
     rec = [float(np.mean(p[t == c] == c)) for c in rare_classes(counts, max_count, quantile) if (t == c).any()]
     return float(np.mean(rec)) if rec else float('nan')
 
+# %% ../nbs/07_ingrain.ipynb #4bc5d550
 def expected_calibration_error(y_true, # true labels (or column positions when `classes` is None)
                                probs, # (n, n_classes) probabilities
                                classes=None, # the class of each column; None: y_true holds column positions
@@ -498,6 +499,7 @@ def _sample_inputs(dls) -> tuple:
     dl = dls.valid if len(dls.valid) else dls.train
     return tuple(dl.one_batch()[:dls.n_inp])
 
+# %% ../nbs/07_ingrain.ipynb #f6917ced
 def hier_learner(dls, # fastai DataLoaders (tabular or vision) with a categorical target
                  arch_or_model, # None: fastai's TabularModel; an arch function (e.g. resnet18): `vision_learner`; a module: the body
                  hierarchy:Hierarchy, # the label hierarchy; every class of `dls.vocab` must be one of its leaves
