@@ -237,6 +237,7 @@ def _grid_task(dataset, X, y, h, split, s, seed, epochs, device, cache_dir):
     if path is not None: write_json_atomic(path, rows)   # a unique temporary file, renamed into place: never half a file
     return rows
 
+# %% ../../nbs/07a_experiments_hierarchy.ipynb #3086d7e4
 def hierarchy_grid(datasets=None, # names from `REAL_DATASETS` and `DIGITS_TAXONOMIES`; default: all of them
                    settings=None, # `Setting`s; default `SETTINGS`
                    n_splits:int=5, # CV folds on the real sets
@@ -325,6 +326,7 @@ def plot_tradeoff(results:pd.DataFrame, # `hierarchy_grid`'s tidy output
     fig.tight_layout(rect=(0, 0.04, 1, 0.97))
     return fig
 
+# %% ../../nbs/07a_experiments_hierarchy.ipynb #44928a49
 def rare_class_recall(results:pd.DataFrame, # `hierarchy_grid`'s tidy output
                       settings=('CE', 'CE + CRM', 'SMOTE + CE', 'SiblingSMOTE + CE'), # columns of the table
                       n_rarest:int=3, # classes per dataset, rarest first
@@ -349,6 +351,7 @@ def cifar100_folder()->Path|None:
     try: return cifar_path('cifar100', download=False)
     except FileNotFoundError: return None
 
+# %% ../../nbs/07a_experiments_hierarchy.ipynb #4ee39756
 def cifar100_experiment(path, # the unpacked CIFAR-100 folder (`untar_data(URLs.CIFAR_100)`)
                         settings=None, # fastai `Setting`s without a sampler; default `CIFAR_SETTINGS`
                         imbalance_ratio:float|None=100, # ρ of the long-tailed training set; None: all 50,000 images
