@@ -30,6 +30,7 @@ class _RegisteredHierarchy:
         return vars(ds)[self.attr]
     def __set__(self, ds, value): vars(ds)[self.attr] = value
 
+# %% ../nbs/00_data.ipynb #e4eb2bc9
 @dataclass(repr=False)
 class Dataset:
     "A dataset with its features, target, provenance and label hierarchy"

@@ -279,6 +279,7 @@ def _label_widths(labels, fontsize:float)->np.ndarray:
     from matplotlib.textpath import TextPath
     return np.array([TextPath((0, 0), str(s), size=fontsize).get_extents().width for s in labels])
 
+# %% ../nbs/06_hierarchy.ipynb #333a9a41
 @patch
 def plot(self:Hierarchy, ax=None, # matplotlib axes; a new figure when None
          fontsize:int=9, # size of the node labels

@@ -297,6 +297,7 @@ def training_precision(precision:str|None, # 'fp32', 'fp16' or 'bf16'; None: the
         raise ValueError(f"mixed precision ({precision}) needs CUDA; the DataLoaders are on {device}. Use precision='fp32'")
     return precision
 
+# %% ../nbs/05a_longtail.ipynb #a7df7a43
 def longtail_learner(dls:DataLoaders, # from `cifar_lt_dls` (its training set knows its class counts)
                      method:str='ce', # one of `LONGTAIL_METHODS`
                      epochs:int=200, # length of the run; LDAM-DRW re-weights from 80 % of it on (epoch 160 of 200)
