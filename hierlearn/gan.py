@@ -310,8 +310,7 @@ def _fit_encoding(self:GANOversampler, X)->np.ndarray:
     self.discrete_ = [c for c in numeric if frame[c].nunique() <= self.max_levels]
     frame = frame.copy()
     for c in self.discrete_: frame[c] = pd.Categorical(frame[c])
-    self.encoder_ = TabularEncoder().fit(frame)
-    return self.encoder_.transform(frame)
+    return DeepOversampler._fit_encoding(self, frame)   # the base's `TabularEncoder`, on the re-typed columns
 
 @patch
 def _inverse_encoding(self:GANOversampler, Z:np.ndarray, X):

@@ -13,7 +13,6 @@ import torch.nn as nn
 import torch.nn.functional as F
 with warnings.catch_warnings():   # fastai's import trips torch's harmless torch.jit deprecation warning
     warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated')
-    from fastai.losses import FocalLossFlat
     from fastai.callback.core import Callback
     from fastai.data.core import DataLoaders
     from fastai.metrics import AccumMetric

@@ -14,7 +14,7 @@ from fastprogress.fastprogress import progress_bar
 from joblib import Parallel, delayed, hash as joblib_hash
 from scipy.stats import friedmanchisquare, studentized_range
 from sklearn.base import clone
-from sklearn.model_selection import RepeatedStratifiedKFold, StratifiedKFold
+from sklearn.model_selection import RepeatedStratifiedKFold
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.tree import DecisionTreeClassifier
 from sklearn.ensemble import RandomForestClassifier
@@ -26,9 +26,8 @@ from imblearn.under_sampling import (RandomUnderSampler, ClusterCentroids, NearM
 from imblearn.combine import SMOTEENN, SMOTETomek
 from imblearn.ensemble import (EasyEnsembleClassifier, BalancedBaggingClassifier,
                                BalancedRandomForestClassifier, RUSBoostClassifier)
-from .core import write_json_atomic, read_json_cache
+from .core import write_json_atomic, read_json_cache, quiet_worker_restarts
 from .data import Dataset, load_dataset
-from .core import quiet_worker_restarts
 from .imbalance import evaluate, class_counts, tabular_preprocessor
 
 # %% auto #0

@@ -23,7 +23,8 @@ from ..longtail import (LONGTAIL_METHODS, LONGTAIL_ANCHORS, PhaseTimerCallback, 
 __all__ = ['run_longtail']
 
 # %% ../../nbs/05b_experiments_longtail.ipynb #581716d0
-_RESULTS, _HISTORY = 'longtail_results.csv', 'longtail_history.csv'   # what `save_outputs(out, 'longtail', ...)` writes
+_NAME, _RESULTS_KEY, _HISTORY_KEY = 'longtail', 'results.csv', 'history.csv'   # `save_outputs(out, _NAME, ...)` writes NAME_KEY
+_RESULTS, _HISTORY = f'{_NAME}_{_RESULTS_KEY}', f'{_NAME}_{_HISTORY_KEY}'
 _RUN_KEY = ['dataset', 'imbalance_ratio', 'method', 'epochs', 'seed']
 
 def _distributed_device(device):
@@ -123,8 +124,8 @@ def _plot_results(res:pd.DataFrame):
 def _save_runs(out:Path, rows:list, hists:list, plot:bool=False):
     "The history, then the results, each whole or not at all (an interruption keeps the previous pair); with `plot`, the figure and a line naming the files"
     res = pd.DataFrame(rows)
-    outputs = {'history.csv': pd.concat(hists, ignore_index=True), 'results.csv': res} | ({'results.png': _plot_results(res)} if plot else {})
-    save_outputs(out, 'longtail', outputs, verbose=plot)
+    outputs = {_HISTORY_KEY: pd.concat(hists, ignore_index=True), _RESULTS_KEY: res} | ({'results.png': _plot_results(res)} if plot else {})
+    save_outputs(out, _NAME, outputs, verbose=plot)
 
 # %% ../../nbs/05b_experiments_longtail.ipynb #fe8e22aa
 def run_longtail(out:Path, # folder for the CSV files and the plot
