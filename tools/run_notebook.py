@@ -16,6 +16,7 @@ from tests.nbval_nbdev import cell_skip_reason
 
 def run_notebook(path, timeout=1200):
     "Run the code cells of the notebook at `path` that a test run would run, and write it back atomically"
+    os.environ.pop('MPLBACKEND', None)   # the kernel's inline backend keeps the figures as outputs; Agg would drop them
     path = Path(path)
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(nb, timeout=timeout, kernel_name='python3', resources={'metadata': {'path': str(path.parent)}})
