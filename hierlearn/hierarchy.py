@@ -1,4 +1,4 @@
-"""Label hierarchies as expert knowledge: a rooted tree of class names, its lowest common ancestors, the LCA-height distance that measures how bad a mistake is, and expert taxonomies for the bundled data, looked up by dataset name.
+"""Label hierarchies as expert knowledge: a rooted tree of class names, its lowest common ancestors, the LCA-height distance that measures how bad a mistake is, expert taxonomies for the bundled data, looked up by dataset name, and trees read from WordNet for image benchmarks whose classes are WordNet nouns.
 
 Docs: https://hierlearn.github.io/hierlearn/hierarchy.html.md"""
 
