@@ -495,7 +495,8 @@ def from_wordnet(cls:Hierarchy, wnids, # noun wnids, the leaves; their order fix
         parents.update(zip(path, path[1:] + [None]))
         order += reversed(path)                           # top-down, so parents come before their children
     order = list(dict.fromkeys(order))
-    for w in set(parents.values()) & set(wnids):          # a class above another class: its synset becomes a group
+    above = set(parents.values())
+    for w in [w for w in wnids if w in above]:            # a class above another class: its synset becomes a group
         g = _group(w)
         parents = {(g if c == w else c): (g if p == w else p) for c, p in parents.items()} | {w: g}
         at = order.index(w); order[at:at + 1] = [g, w]

@@ -226,6 +226,8 @@ def test_from_wordnet_makes_a_class_above_another_class_a_group(small_wordnet):
     h = Hierarchy.from_wordnet(['n00000050', 'n00000020', 'n00000040'], small_wordnet)
     assert h.to_nested() == {'n00000011': {'n00000020 (all)': {'n00000020': None, 'n00000050': None}, 'n00000040': None}}
     assert Hierarchy.from_wordnet(['n00000050', 'n00000020'], small_wordnet, names=True).to_nested() == {'dog (all)': {'dog': None, 'puppy': None}}
+    nested = Hierarchy.from_wordnet(['n00000050', 'n00000020', 'n00000011', 'n00000040'], small_wordnet, names=True)   # chordate > dog > puppy
+    assert nested.to_nested() == {'chordate (all)': {'chordate': None, 'dog (all)': {'dog': None, 'puppy': None}, 'cat': None}}
 
 
 def test_readable_names_are_unique_and_keep_the_wnid_where_words_repeat(small_wordnet):
