@@ -1,4 +1,4 @@
-"""Label hierarchies as expert knowledge: a rooted tree of class names, its lowest common ancestors, the LCA-height distance that measures how bad a mistake is, and expert taxonomies for the bundled data, looked up by dataset name.
+"""Label hierarchies as expert knowledge: a rooted tree of class names, its lowest common ancestors, the LCA-height distance that measures how bad a mistake is, expert taxonomies for the bundled data, looked up by dataset name, and trees read from WordNet for image benchmarks whose classes are WordNet nouns.
 
 Docs: https://hierlearn.github.io/hierlearn/hierarchy.html.md"""
 
@@ -6,7 +6,9 @@ Docs: https://hierlearn.github.io/hierlearn/hierarchy.html.md"""
 
 # %% ../nbs/06_hierarchy.ipynb #470c8b31
 from __future__ import annotations
-import json
+import functools, json, os, re
+from collections import Counter
+from importlib import resources
 from pathlib import Path
 from typing import Callable
 import numpy as np, pandas as pd
@@ -14,10 +16,12 @@ from fastcore.basics import patch
 from .core import write_atomic
 
 # %% auto #0
-__all__ = ['CIFAR100_SUPERCLASSES', 'CIFAR100_HIERARCHY', 'ECOLI_HIERARCHY', 'TAXONOMIES', 'Hierarchy', 'cifar100_hierarchy',
-           'cifar10_hierarchy', 'cifar10_control_hierarchy', 'ecoli_hierarchy', 'yeast_hierarchy', 'glass_hierarchy',
-           'vehicle_hierarchy', 'satimage_hierarchy', 'page_blocks_hierarchy', 'zoo_hierarchy', 'register_hierarchy',
-           'registered_hierarchy', 'taxonomy_table']
+__all__ = ['CIFAR100_SUPERCLASSES', 'CIFAR100_HIERARCHY', 'WORDNET_DIRS', 'PHYSICAL_ENTITY', 'CIFAR10_WNIDS',
+           'TINY_IMAGENET_TREE', 'ECOLI_HIERARCHY', 'TAXONOMIES', 'Hierarchy', 'cifar100_hierarchy', 'WordNet',
+           'load_wordnet', 'wordnet_names', 'cifar10_hierarchy', 'cifar10_wordnet_hierarchy',
+           'cifar10_control_hierarchy', 'wordnet_rows', 'tiny_imagenet_hierarchy', 'ecoli_hierarchy', 'yeast_hierarchy',
+           'glass_hierarchy', 'vehicle_hierarchy', 'satimage_hierarchy', 'page_blocks_hierarchy', 'zoo_hierarchy',
+           'register_hierarchy', 'registered_hierarchy', 'taxonomy_table']
 
 # %% ../nbs/06_hierarchy.ipynb #f106c4e5
 def _find_cycle(parents:dict):
@@ -137,13 +141,33 @@ def to_nested(self:Hierarchy) -> dict:
     return {self.root: sub[self.root]}
 
 # %% ../nbs/06_hierarchy.ipynb #ba35da0f
+def _read_json(path):
+    "The JSON in `path`, or a ValueError that names the file and says what is wrong with it (a UTF-8 byte order mark is fine)"
+    try: return json.loads(Path(path).read_text(encoding='utf-8-sig'))
+    except UnicodeDecodeError as e:
+        raise ValueError(f"{path} is not UTF-8 text: byte 0x{e.object[e.start]:02x} at position {e.start}; JSON files are UTF-8, "
+                         "so save it again in that encoding") from e
+    except json.JSONDecodeError as e: raise ValueError(f"{path} is not valid JSON: {e}") from e
+
+def _check_json_keys(parents:dict, path):
+    "Refuse a parent map whose number parents JSON turned into string keys elsewhere: `{0: None, 1: 0}` reads back as `{'0': None, '1': 0}`"
+    clash = [v for v in dict.fromkeys(parents.values()) if isinstance(v, (int, float)) and not isinstance(v, bool) and json.dumps(v) in parents]
+    if not clash: return
+    keys = ', '.join(repr(json.dumps(v)) for v in clash)
+    said = (f"the parent {clash[0]} (a number) and the node {keys} (a string) are two different nodes" if len(clash) == 1 else
+            f"the parents {', '.join(map(str, clash))} (numbers) and the nodes {keys} (strings) are different nodes")
+    raise ValueError(f"{path}: JSON object keys are always strings: {said}. The map was probably written from int labels; "
+                     "write the tree with `to_json` (pairs keep int names) or make every name a string")
+
 @patch(cls_method=True)
 def from_json(cls:Hierarchy, path): # a JSON file: [child, parent] pairs, a child -> parent map, or a nested dict
     "A hierarchy from a JSON file: a list of [child, parent] pairs (what `to_json` writes); a dict whose values are all names (str, number) or null is a child -> parent map; any other dict is the nested form"
-    d = json.loads(Path(path).read_text())
+    d = _read_json(path)
     if isinstance(d, list): return cls(_parents_from_pairs(d))
     if not isinstance(d, dict): raise ValueError(f"{path}: expected a JSON list of [child, parent] pairs or an object, got {type(d).__name__}")
-    if d and all(v is None or isinstance(v, (str, int, float)) for v in d.values()): return cls.from_parents(d)
+    if d and all(v is None or isinstance(v, (str, int, float)) for v in d.values()):
+        _check_json_keys(d, path)
+        return cls.from_parents(d)
     return cls.from_nested(d)
 
 @patch
@@ -361,7 +385,152 @@ def cifar100_hierarchy() -> Hierarchy:
 
 CIFAR100_HIERARCHY = cifar100_hierarchy()
 
-# %% ../nbs/06_hierarchy.ipynb #c6858692
+# %% ../nbs/06_hierarchy.ipynb #4aed7b1c
+WORDNET_DIRS = ('/usr/share/wordnet',)   # where Debian's and Ubuntu's wordnet-base put WordNet 3.0
+_WNID = re.compile(r'[a-z]\d{8}')        # part of speech and offset: 'n02084071'
+
+def _wordnet_path(wordnet=None) -> Path:
+    "WordNet's data.noun: in `wordnet` (the file or its folder), else in $WNSEARCHDIR, else in `WORDNET_DIRS`"
+    where = [Path(wordnet)] if wordnet is not None else [Path(p) for p in (os.environ.get('WNSEARCHDIR'), *WORDNET_DIRS) if p]
+    for p in where:
+        f = p if p.is_file() else p/'data.noun'
+        if f.is_file(): return f
+    raise FileNotFoundError(f"WordNet's data.noun is not in {', '.join(map(str, where))}: install WordNet 3.0 (Debian, Ubuntu: "
+                            "`apt-get install wordnet-base`, which puts it in /usr/share/wordnet) or pass `wordnet=` the folder that holds data.noun")
+
+# %% ../nbs/06_hierarchy.ipynb #33b3c88a
+class WordNet:
+    "WordNet 3.0's noun synsets read from its data.noun: the words and the hypernyms of each wnid ('n' + offset)"
+    def __init__(self, path=None): # data.noun or its folder; default: $WNSEARCHDIR, else /usr/share/wordnet
+        self.path, version = _wordnet_path(path), None
+        self.words, self.hypernyms = {}, {}   # wnid -> its words; wnid -> its hypernyms (`@`, `@i`) in the file's order
+        with open(self.path, encoding='latin-1') as f:     # ASCII but for a few bytes of accented names
+            for i, line in enumerate(f, 1):
+                if line.startswith('  '):                    # the licence header
+                    version = version or (m := re.search(r'WordNet (\d+\.\d+) Copyright', line)) and m[1]
+                    continue
+                try:
+                    fields = line.split(' ')
+                    end = 4 + 2 * int(fields[3], 16)         # words and their sense ids, then the pointer count
+                    ptrs = fields[end + 1:end + 1 + 4 * int(fields[end])]
+                    wnid = 'n' + fields[0]
+                    self.words[wnid] = [w.replace('_', ' ') for w in fields[4:end:2]]
+                    self.hypernyms[wnid] = ['n' + ptrs[j + 1] for j in range(0, len(ptrs), 4) if ptrs[j] in ('@', '@i') and ptrs[j + 2] == 'n']
+                except (ValueError, IndexError) as e:
+                    raise ValueError(f"{self.path}, line {i}, is not a WordNet synset line ({e}): {line[:60]!r}") from e
+        if version != '3.0':
+            raise ValueError(f"{self.path} is WordNet {version or 'of no version the header names'}, not 3.0: ImageNet's wnids are "
+                             "WordNet 3.0 offsets, which name other synsets in other versions")
+
+    def __repr__(self): return f"WordNet('{self.path}', {len(self.words):,} noun synsets)"
+    def __contains__(self, wnid): return wnid in self.words
+
+    def check(self, wnids:list) -> list:
+        "`wnids`, or a ValueError naming the malformed ones, those that are not nouns, and those WordNet lacks"
+        bad = [w for w in wnids if not isinstance(w, str) or not _WNID.fullmatch(w)]
+        if bad: raise ValueError(f"{len(bad)} malformed wnids, e.g. {bad[:3]}: a wnid is 'n' and an 8-digit WordNet 3.0 offset, e.g. 'n02084071' (dog)")
+        other = [w for w in wnids if w[0] != 'n']
+        if other: raise ValueError(f"{len(other)} wnids are not nouns, e.g. {other[:3]}: a class is a noun synset, 'n' + its offset")
+        missing = [w for w in wnids if w not in self.words]
+        if missing: raise ValueError(f"{len(missing)} wnids are not noun synsets of WordNet 3.0 ({self.path}), e.g. {missing[:3]}")
+        return wnids
+
+@functools.lru_cache(maxsize=4)
+def _read_wordnet(path:str, mtime_ns:int) -> WordNet: return WordNet(path)
+
+def load_wordnet(wordnet=None # a `WordNet`, data.noun or its folder; None: $WNSEARCHDIR, else /usr/share/wordnet
+                ) -> WordNet:
+    "WordNet 3.0's nouns, read once per file and session"
+    if isinstance(wordnet, WordNet): return wordnet
+    path = _wordnet_path(wordnet)
+    return _read_wordnet(str(path.resolve()), path.stat().st_mtime_ns)
+
+# %% ../nbs/06_hierarchy.ipynb #79fc1ab4
+PHYSICAL_ENTITY = 'n00001930'
+
+def _longest_paths(wn:WordNet, start) -> dict:
+    "node -> its hypernym on its longest path to the root through physical entity (the first such hypernym on a tie), for `start` and all above"
+    up, key = {}, {}                    # key: (the path passes physical entity, its length)
+    stack = list(start)
+    while stack:                        # depth first, without recursion
+        n = stack[-1]
+        if n in key: stack.pop(); continue
+        todo = [p for p in wn.hypernyms[n] if p not in key]
+        if todo: stack.extend(todo); continue
+        stack.pop()
+        hs = wn.hypernyms[n]
+        up[n] = max(hs, key=key.__getitem__) if hs else None     # max keeps the first of equals
+        physical, length = key[up[n]] if hs else (False, -1)
+        key[n] = (physical or n == PHYSICAL_ENTITY, length + 1)
+    return up
+
+def _group(wnid): return f'{wnid} (all)'
+
+def wordnet_names(wnids, # noun wnids
+                  wordnet=None, # a `WordNet`, data.noun or its folder; None: the default places
+                 ) -> dict:
+    "A unique readable name per wnid: its synset's first word, followed by the wnid where two of `wnids` share that word"
+    wn = load_wordnet(wordnet)
+    first = {w: wn.words[w][0] for w in wn.check(list(wnids))}
+    shared = Counter(first.values())
+    return {w: f'{word} ({w})' if shared[word] > 1 else word for w, word in first.items()}
+
+# %% ../nbs/06_hierarchy.ipynb #164c1263
+@patch(cls_method=True)
+def from_wordnet(cls:Hierarchy, wnids, # noun wnids, the leaves; their order fixes the order of children
+                 wordnet=None, # a `WordNet`, data.noun or its folder; None: $WNSEARCHDIR, else /usr/share/wordnet
+                 names:bool=False, # name the nodes by their first word instead of their wnid
+                 prune:bool=True): # drop every node with a single child, the root's chain included
+    "The tree over `wnids` from WordNet 3.0: each synset under its hypernym on the longest path to the root, through physical entity where one exists"
+    if isinstance(wnids, str): raise TypeError(f"wnids must be a list of wnids, got the str {wnids!r}: put one wnid in a list")
+    wn, wnids = load_wordnet(wordnet), list(wnids)
+    if not wnids: raise ValueError("empty hierarchy: no wnids given")
+    twice = [w for w, k in Counter(wnids).items() if k > 1]
+    if twice: raise ValueError(f"{len(twice)} wnids are given twice: {twice[:5]}")
+    up = _longest_paths(wn, wn.check(wnids))
+    parents, order = {}, []
+    for w in wnids:
+        path = [w]
+        while up[path[-1]] is not None: path.append(up[path[-1]])
+        parents.update(zip(path, path[1:] + [None]))
+        order += reversed(path)                           # top-down, so parents come before their children
+    order = list(dict.fromkeys(order))
+    above = set(parents.values())
+    for w in [w for w in wnids if w in above]:            # a class above another class: its synset becomes a group
+        g = _group(w)
+        parents = {(g if c == w else c): (g if p == w else p) for c, p in parents.items()} | {w: g}
+        at = order.index(w); order[at:at + 1] = [g, w]
+    if prune:
+        children = {}
+        for c, p in parents.items(): children.setdefault(p, []).append(c)
+        for n in order:                                   # top-down: a dropped node's only child takes its place
+            if len(children.get(n, [])) == 1: parents[children[n][0]] = parents.pop(n)
+        order = [n for n in order if n in parents]
+    h = cls(parents, order=order)
+    return h.rename(_readable(h, wn)) if names else h
+
+def _readable(h:Hierarchy, wn:WordNet) -> dict:
+    "node -> unique readable name, for a tree of wnids and group nodes made by `from_wordnet`"
+    names = wordnet_names([n for n in h if n in wn], wn)
+    return names | {_group(w): f'{names[w]} (all)' for w in names if _group(w) in h}
+
+# %% ../nbs/06_hierarchy.ipynb #cc08f047
+@patch
+def rename(self:Hierarchy, names:dict # old name -> new name; nodes not in it keep theirs
+          ) -> Hierarchy:
+    "A copy of the tree with nodes renamed"
+    unknown = [n for n in names if n not in self._parent]
+    if unknown: raise KeyError(f"{len(unknown)} nodes to rename are missing from the hierarchy: {unknown[:5]}")
+    new = {n: names.get(n, n) for n in self._order}
+    clash = [v for v, k in Counter(new.values()).items() if k > 1]
+    if clash: raise ValueError(f"renaming would give two nodes the same name: {clash[:5]}")
+    return Hierarchy({new[n]: None if p is None else new[p] for n, p in self._parent.items()}, order=[new[n] for n in self._order])
+
+# %% ../nbs/06_hierarchy.ipynb #b660915a
+CIFAR10_WNIDS = {'airplane': 'n02691156', 'automobile': 'n02958343', 'bird': 'n01503061', 'cat': 'n02121808', 'deer': 'n02430045',
+                 'dog': 'n02084071', 'frog': 'n01639765', 'horse': 'n02374451', 'ship': 'n04194289', 'truck': 'n04490091'}  # class -> WordNet 3.0 synset
+
+# %% ../nbs/06_hierarchy.ipynb #12a98697
 _CIFAR10_WORDNET = {'cifar10': {'vehicle': {'craft': ['airplane', 'ship'], 'motor vehicle': ['automobile', 'truck']},
                                 'animal': {'bird': None, 'frog': None,
                                            'mammal': {'carnivore': ['cat', 'dog'], 'ungulate': ['deer', 'horse']}}}}
@@ -369,6 +538,14 @@ _CIFAR10_WORDNET = {'cifar10': {'vehicle': {'craft': ['airplane', 'ship'], 'moto
 def cifar10_hierarchy() -> Hierarchy:
     "CIFAR-10 by WordNet 3.0 hypernyms, one-child chains removed: vehicle {craft, motor vehicle}, animal {bird, frog, mammal {carnivore, ungulate}}"
     return Hierarchy.from_nested(_CIFAR10_WORDNET)
+
+_CIFAR10_FROM_WORDNET = {'whole': {'vehicle': {'craft': ['airplane', 'ship'], 'motor vehicle': ['automobile', 'truck']},
+                                   'vertebrate': {'bird': None, 'placental': {'carnivore': ['cat', 'dog'], 'ungulate': ['deer', 'horse']},
+                                                  'frog': None}}}
+
+def cifar10_wordnet_hierarchy() -> Hierarchy:
+    "CIFAR-10's classes (`CIFAR10_WNIDS`) in the tree `Hierarchy.from_wordnet` derives from WordNet 3.0, leaves named by class"
+    return Hierarchy.from_nested(_CIFAR10_FROM_WORDNET)
 
 # %% ../nbs/06_hierarchy.ipynb #dc3fabdc
 def cifar10_control_hierarchy(seed:int=0 # seed of the random permutation of the classes
@@ -380,6 +557,25 @@ def cifar10_control_hierarchy(seed:int=0 # seed of the random permutation of the
     names = {n: f'group {i}' for i, n in enumerate(expert.internal_nodes)} | {leaf: leaves[j] for leaf, j in zip(leaves, perm)}
     names[expert.root] = 'cifar10 (control)'
     return Hierarchy({names[n]: None if expert.parent(n) is None else names[expert.parent(n)] for n in expert}, order=[names[n] for n in expert])
+
+# %% ../nbs/06_hierarchy.ipynb #4973423e
+def wordnet_rows(wnids, # noun wnids, the leaves
+                 wordnet=None, # a `WordNet`, data.noun or its folder; None: the default places
+                ) -> list:
+    "`Hierarchy.from_wordnet(wnids)` as rows [wnid, parent wnid, readable name] in depth-first order: how the shipped trees are stored"
+    wn = load_wordnet(wordnet)
+    h = Hierarchy.from_wordnet(wnids, wn)
+    names = _readable(h, wn)
+    return [[n, h.parent(n), names[n]] for n in h]
+
+TINY_IMAGENET_TREE = 'tiny_imagenet_wordnet.json'   # package data: `wordnet_rows` over Tiny ImageNet's 200 wnids
+
+def tiny_imagenet_hierarchy(names:bool=False # name the nodes by their first word instead of their wnid
+                           ) -> Hierarchy:
+    "Tiny ImageNet's 200 classes in the tree `Hierarchy.from_wordnet` derives from WordNet 3.0 (shipped: no WordNet needed)"
+    rows = json.loads(resources.files('hierlearn').joinpath(TINY_IMAGENET_TREE).read_text(encoding='utf-8'))
+    node = {w: name if names else w for w, _, name in rows}
+    return Hierarchy({node[w]: None if p is None else node[p] for w, p, _ in rows}, order=[node[w] for w, _, _ in rows])
 
 # %% ../nbs/06_hierarchy.ipynb #18fff5a1
 def ecoli_hierarchy() -> Hierarchy:
@@ -428,7 +624,7 @@ def zoo_hierarchy() -> Hierarchy:
 TAXONOMIES:dict[str, Callable] = {
     'ecoli': ecoli_hierarchy, 'yeast': yeast_hierarchy, 'glass': glass_hierarchy, 'vehicle': vehicle_hierarchy,
     'satimage': satimage_hierarchy, 'page-blocks': page_blocks_hierarchy, 'zoo': zoo_hierarchy,
-    'cifar10': cifar10_hierarchy, 'cifar10-control': cifar10_control_hierarchy}
+    'cifar10': cifar10_hierarchy, 'cifar10-control': cifar10_control_hierarchy, 'tinyimagenet': tiny_imagenet_hierarchy}
 
 def register_hierarchy(name:str, # the dataset name, as `Dataset.name` spells it
                        factory:Callable, # called without arguments, returns the label `Hierarchy`

@@ -152,3 +152,143 @@ def test_the_default_control_shares_no_sibling_pair_and_both_are_registered():
     assert registered_hierarchy('cifar10') == cifar10_hierarchy()
     assert registered_hierarchy('cifar10-control') == cifar10_control_hierarchy(0)
     assert {'cifar10', 'cifar10-control'} <= set(TAXONOMIES)
+
+
+# --- Hostile JSON files: every error names the file and the problem -------------------------------------------------
+@pytest.mark.parametrize('content, message', [
+    pytest.param(b'[["r", null], ["a", "r"', r'h\.json is not valid JSON: .* line 1 column 24', id='truncated'),
+    pytest.param(b'', r'h\.json is not valid JSON: Expecting value', id='empty file'),
+    pytest.param('{"caf\xe9": "r"}'.encode('latin-1'), r'h\.json is not UTF-8 text: byte 0xe9 at position 5', id='latin-1 bytes'),
+    pytest.param(json.dumps({0: None, 1: 0}).encode(), r"h\.json.*JSON object keys are always strings: the parent 0 \(a number\) "
+                 r"and the node '0' \(a string\) are two different nodes", id='int keys turned into strings'),
+    pytest.param(json.dumps({'0': 'r', '1': 0, 'x': 1.5, '1.5': 'r'}).encode(),
+                 r"the parents 0, 1\.5 \(numbers\) and the nodes '0', '1\.5' \(strings\) are different nodes",
+                 id='int and float keys turned into strings'),
+])
+def test_from_json_names_the_file_and_the_problem(tmp_path, content, message):
+    p = tmp_path / 'h.json'
+    p.write_bytes(content)
+    with pytest.raises(ValueError, match=message): Hierarchy.from_json(p)
+
+
+def test_from_json_accepts_a_utf8_byte_order_mark(tmp_path):
+    p = tmp_path / 'h.json'
+    p.write_bytes('\ufeff'.encode() + json.dumps([['r', None], ['café', 'r']]).encode())
+    assert Hierarchy.from_json(p).leaves == ['café']
+
+
+# --- Trees from WordNet: a small WordNet written here, and the real one where it is installed ------------------------
+import os, tarfile
+from hierlearn.hierarchy import (WordNet, load_wordnet, wordnet_names, wordnet_rows, tiny_imagenet_hierarchy, CIFAR10_WNIDS,
+                                 cifar10_wordnet_hierarchy, TINY_IMAGENET_TREE)
+
+_HEADER = '  1 This software and database is being provided to you, the LICENSEE, by  \n  2 WordNet {} Copyright 2006 by Princeton University.  \n'
+_SYNSETS = {                       # offset: (words, hypernym offsets), in a made-up WordNet with WordNet's top
+    '00001740': (['entity'], []), '00001930': (['physical_entity'], ['00001740']), '00002137': (['abstraction'], ['00001740']),
+    '00000010': (['animal', 'animate_being'], ['00001930']), '00000011': (['chordate'], ['00000010']),
+    '00000020': (['dog', 'domestic_dog'], ['00000030', '00000011']),   # its first hypernym has the shorter path
+    '00000030': (['pet'], ['00001930']), '00000040': (['cat'], ['00000011']), '00000050': (['puppy'], ['00000020']),
+    '00000060': (['crane'], ['00000011']), '00000070': (['crane'], ['00000080']), '00000080': (['machine'], ['00001930']),
+    '00000090': (['espresso'], ['00000080', '00000091']),               # physical (short) or abstract (long)
+    '00000091': (['idea'], ['00000092']), '00000092': (['thought'], ['00002137']),
+    '00000100': (['horse'], ['00000011', '00000010']),                   # a tie, broken by WordNet's order
+}
+
+
+def _data_noun(synsets=_SYNSETS, version='3.0'):
+    lines = [f"{off} 05 n {len(words):02x} {' '.join(w + ' 0' for w in words)} {len(ups):03d} "
+             + ''.join(f'@ {u} n 0000 ' for u in ups) + '| a gloss  ' for off, (words, ups) in synsets.items()]
+    return _HEADER.format(version) + '\n'.join(lines) + '\n'
+
+
+@pytest.fixture
+def small_wordnet(tmp_path):
+    (tmp_path / 'data.noun').write_text(_data_noun())
+    return tmp_path
+
+
+def test_a_small_wordnet_is_read_with_its_words_and_hypernyms(small_wordnet, monkeypatch):
+    wn = WordNet(small_wordnet)
+    assert wn.words['n00000020'] == ['dog', 'domestic dog'] and wn.hypernyms['n00000020'] == ['n00000030', 'n00000011']
+    monkeypatch.setenv('WNSEARCHDIR', str(small_wordnet))                # WordNet's own variable points at it
+    assert load_wordnet().path == small_wordnet / 'data.noun' and load_wordnet() is load_wordnet()
+
+
+def test_from_wordnet_takes_the_longest_physical_path_and_prunes_single_children(small_wordnet):
+    h = Hierarchy.from_wordnet(['n00000020', 'n00000040', 'n00000090', 'n00000100'], small_wordnet, names=True)
+    assert h.to_nested() == {'physical entity': {'chordate': {'dog': None, 'cat': None, 'horse': None}, 'espresso': None}}
+    full = Hierarchy.from_wordnet(['n00000020', 'n00000090', 'n00000100'], small_wordnet, names=True, prune=False)
+    assert full.ancestors('dog') == ['chordate', 'animal', 'physical entity', 'entity']       # not under pet
+    assert full.parent('espresso') == 'machine' and full.parent('horse') == 'chordate'     # physical beats longer; a tie: the first
+
+
+def test_from_wordnet_makes_a_class_above_another_class_a_group(small_wordnet):
+    h = Hierarchy.from_wordnet(['n00000050', 'n00000020', 'n00000040'], small_wordnet)
+    assert h.to_nested() == {'n00000011': {'n00000020 (all)': {'n00000020': None, 'n00000050': None}, 'n00000040': None}}
+    assert Hierarchy.from_wordnet(['n00000050', 'n00000020'], small_wordnet, names=True).to_nested() == {'dog (all)': {'dog': None, 'puppy': None}}
+    nested = Hierarchy.from_wordnet(['n00000050', 'n00000020', 'n00000011', 'n00000040'], small_wordnet, names=True)   # chordate > dog > puppy
+    assert nested.to_nested() == {'chordate (all)': {'chordate': None, 'dog (all)': {'dog': None, 'puppy': None}, 'cat': None}}
+
+
+def test_readable_names_are_unique_and_keep_the_wnid_where_words_repeat(small_wordnet):
+    assert wordnet_names(['n00000060', 'n00000070', 'n00000040'], small_wordnet) == {
+        'n00000060': 'crane (n00000060)', 'n00000070': 'crane (n00000070)', 'n00000040': 'cat'}
+    rows = wordnet_rows(['n00000060', 'n00000070'], small_wordnet)
+    assert rows == [['n00001930', None, 'physical entity'],                 # chordate and machine: one child each, dropped
+                    ['n00000060', 'n00001930', 'crane (n00000060)'], ['n00000070', 'n00001930', 'crane (n00000070)']]
+
+
+@pytest.mark.parametrize('wnids, data_noun, error, message', [
+    pytest.param(['dog'], None, ValueError, r"malformed wnids, e.g. \['dog'\]: a wnid is 'n' and an 8-digit", id='a word'),
+    pytest.param(['n0000002'], None, ValueError, 'malformed', id='seven digits'),
+    pytest.param(['N00000020'], None, ValueError, 'malformed', id='upper case'),
+    pytest.param([20], None, ValueError, r'malformed wnids, e.g. \[20\]', id='an int'),
+    pytest.param('n00000020', None, TypeError, 'a list of wnids, got the str', id='one string'),
+    pytest.param(['v00000020'], None, ValueError, r"not nouns, e.g. \['v00000020'\]", id='a verb'),
+    pytest.param(['n99999999'], None, ValueError, r"not noun synsets of WordNet 3.0 .*\['n99999999'\]", id='not in WordNet'),
+    pytest.param([], None, ValueError, 'no wnids given', id='empty'),
+    pytest.param(['n00000020', 'n00000040', 'n00000020'], None, ValueError, r"given twice: \['n00000020'\]", id='twice'),
+    pytest.param(['n00000020'], False, FileNotFoundError, r'apt-get install wordnet-base.*`wordnet=`', id='no WordNet'),
+    pytest.param(['n00000020'], _data_noun(version='3.1'), ValueError, r'is WordNet 3\.1, not 3\.0', id='WordNet 3.1'),
+    pytest.param(['n00000020'], _data_noun().replace('  2 WordNet 3.0 Copyright', '  2 Copyright'), ValueError,
+                 'WordNet of no version the header names, not 3.0', id='no version'),
+    pytest.param(['n00000020'], _data_noun().replace('00000040 05 n 01', '00000040 05 n zz'), ValueError,
+                 r"line 10, is not a WordNet synset line .*'00000040 05 n zz", id='a broken line'),
+])
+def test_from_wordnet_refuses_bad_input_with_a_clear_message(tmp_path, wnids, data_noun, error, message):
+    if data_noun is not False: (tmp_path / 'data.noun').write_text(_data_noun() if data_noun is None else data_noun)
+    with pytest.raises(error, match=message): Hierarchy.from_wordnet(wnids, tmp_path)
+
+
+_REAL_WORDNET = Path('/usr/share/wordnet/data.noun')
+_TINY_IMAGENET = Path(os.environ.get('HIERLEARN_TINYIMAGENET') or Path(__file__).parents[1].parent / 'shared/data/tiny-imagenet-200.tgz')
+needs_wordnet = pytest.mark.skipif(not _REAL_WORDNET.exists(), reason='WordNet 3.0 is not installed (apt-get install wordnet-base)')
+
+
+@needs_wordnet
+def test_the_shipped_tiny_imagenet_tree_is_what_wordnet_gives():
+    from importlib import resources
+    shipped = json.loads(resources.files('hierlearn').joinpath(TINY_IMAGENET_TREE).read_text())
+    tiny = tiny_imagenet_hierarchy()
+    assert wordnet_rows(sorted(tiny.leaves)) == shipped
+    assert (len(tiny), len(tiny.leaves), tiny.height, tiny_imagenet_hierarchy(names=True).root) == (298, 200, 11, 'physical entity')
+
+
+@pytest.mark.skipif(not _TINY_IMAGENET.is_file() or not _TINY_IMAGENET.name.endswith('.tgz'), reason='the Tiny ImageNet archive (.tgz) is not on this machine')
+def test_the_shipped_tree_has_exactly_the_classes_of_tiny_imagenet():
+    with tarfile.open(_TINY_IMAGENET) as tar:
+        member = next(m for m in tar if m.name.endswith('/wnids.txt'))
+        wnids = tar.extractfile(member).read().decode().split()
+    assert sorted(wnids) == sorted(tiny_imagenet_hierarchy().leaves)
+
+
+@needs_wordnet
+def test_the_shipped_cifar10_tree_is_what_wordnet_gives_and_has_the_hand_written_distances():
+    wn = load_wordnet()
+    assert all(c in [w.lower() for w in wn.words[wnid]] for c, wnid in CIFAR10_WNIDS.items() if c != 'cat')
+    assert wn.words[CIFAR10_WNIDS['cat']][:2] == ['domestic cat', 'house cat']
+    derived = Hierarchy.from_wordnet(CIFAR10_WNIDS.values()).rename({w: c for c, w in CIFAR10_WNIDS.items()})
+    assert derived.leaves == cifar10_wordnet_hierarchy().leaves and derived.rename(
+        {n: wordnet_names([n])[n] for n in derived.internal_nodes}) == cifar10_wordnet_hierarchy()
+    classes = sorted(CIFAR10_WNIDS)
+    assert (cifar10_hierarchy().distance_matrix(classes) == cifar10_wordnet_hierarchy().distance_matrix(classes)).all().all()
