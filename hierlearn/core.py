@@ -6,15 +6,15 @@ Docs: https://hierlearn.github.io/hierlearn/core.html.md"""
 
 # %% ../nbs/00_core.ipynb #9f3eb9e4
 from __future__ import annotations
-import difflib, json, os, tempfile, warnings
+import difflib, json, os, secrets, warnings
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable
 import numpy as np, pandas as pd
 
 # %% auto #0
-__all__ = ['UnknownNameError', 'check_choice', 'write_atomic', 'write_json_atomic', 'read_json_cache', 'summarise',
-           'save_outputs', 'quiet_fastai', 'quiet_worker_restarts']
+__all__ = ['UnknownNameError', 'check_choice', 'plain_value', 'check_unique_columns', 'write_atomic', 'write_json_atomic',
+           'read_json_cache', 'summarise', 'save_outputs', 'quiet_fastai', 'quiet_worker_restarts']
 
 # %% ../nbs/00_core.ipynb #3c9f4c76
 class UnknownNameError(KeyError, ValueError):
@@ -34,20 +34,38 @@ def check_choice(value:str, # what the caller passed
     listing = hint or f" Valid choices: {', '.join(map(repr, options))}."
     raise UnknownNameError(f"Unknown {what} {value!r}.{suggestion}{listing}")
 
+# %% ../nbs/00_core.ipynb #c0a1e5f4
+def plain_value(value, # anything; NumPy scalars are converted
+               ):
+    "`value` as the plain Python value a NumPy scalar holds (np.int64(0) → 0), for messages; anything else unchanged"
+    return value.item() if isinstance(value, np.generic) else value
+
+def check_unique_columns(X, # a DataFrame; anything else has no column names to check
+                        ):
+    "Raise a ValueError naming the duplicated column names of `X`"
+    if isinstance(X, pd.DataFrame) and not X.columns.is_unique:
+        dup = [plain_value(c) for c in dict.fromkeys(X.columns[X.columns.duplicated()])]
+        raise ValueError(f"duplicated column names: {dup}; give every column its own name")
+
 # %% ../nbs/00_core.ipynb #ad5d4634
+def _new_temporary(path:Path)->Path:
+    "A new empty file with a unique name beside `path`, created as `open` creates any file: its permissions are 0666 less the umask"
+    tmp = path.parent/f'.{path.stem}-{secrets.token_hex(8)}{path.suffix}'  # same suffix: pandas and matplotlib infer the format from it
+    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))   # O_EXCL: never a file another process writes
+    return tmp
+
 def write_atomic(path:str|Path, # the file to write
                  write:Callable[[Path], object], # writes the content to the path it is given, e.g. `lambda p: df.to_csv(p)`
                 )->Path:
     "Write `path` through `write(temporary path)`, then rename it into place: never half a file, even if interrupted"
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.stem}-', suffix=path.suffix)  # same suffix: pandas and matplotlib infer the format from it
-    os.close(fd)
+    tmp = _new_temporary(path)
     try:
-        write(Path(tmp))
+        write(tmp)
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
     return path
 
@@ -60,13 +78,17 @@ def write_json_atomic(path:str|Path, # the cache file
     return write_atomic(path, lambda p: p.write_text(text))
 
 def read_json_cache(path:str|Path|None, # the cache file, or None for no cache
+                    valid:Callable[[object], bool]|None=None, # is the content of the expected shape? None: any JSON is
                    ):
-    "The JSON in `path`; None when there is no such file, or when it cannot be read (a warning names it, and the caller recomputes)"
+    "The JSON in `path`; None when there is no such file, or when it cannot be read or `valid` rejects it (a warning names it, and the caller recomputes)"
     if path is None or not Path(path).exists(): return None
-    try: return json.loads(Path(path).read_text())
-    except (ValueError, UnicodeDecodeError) as e:
-        warnings.warn(f"ignoring the unreadable cache file {path} ({e}); its result will be computed again and the file rewritten", stacklevel=2)
-        return None
+    try: obj = json.loads(Path(path).read_text())
+    except (ValueError, UnicodeDecodeError) as e: problem = str(e)
+    else:
+        if valid is None or valid(obj): return obj
+        problem = f"valid JSON of another shape: {json.dumps(obj)[:60]}"
+    warnings.warn(f"ignoring the unreadable cache file {path} ({problem}); its result will be computed again and the file rewritten", stacklevel=2)
+    return None
 
 # %% ../nbs/00_core.ipynb #b8803836
 def summarise(results:pd.DataFrame, # tidy results: one row per fold and metric, with the columns `by`, 'metric' and 'value'

@@ -31,7 +31,7 @@ with warnings.catch_warnings():   # fastai's import trips torch's harmless torch
     from fastai.data.load import DataLoader
     from fastai.learner import Learner
     from fastai.torch_core import default_device, no_random
-from .core import quiet_fastai
+from .core import quiet_fastai, check_unique_columns
 
 # %% auto #0
 __all__ = ['Span', 'column_kind', 'as_frame', 'check_finite', 'TabularEncoder', 'TrainingDivergedError', 'RaiseOnNaNCallback',
@@ -64,8 +64,10 @@ def column_kind(col:pd.Series, # one column of a DataFrame
 # %% ../nbs/03_generative.ipynb #64eb5ca6
 def as_frame(X, # a DataFrame or a 2-D array
             )->pd.DataFrame:
-    "A DataFrame view of a DataFrame or a 2-D array (columns 0, 1, ...)"
-    if isinstance(X, pd.DataFrame): return X
+    "A DataFrame view of a DataFrame (its columns named distinctly) or a 2-D array (columns 0, 1, ...)"
+    if isinstance(X, pd.DataFrame):
+        check_unique_columns(X)
+        return X
     if sparse.issparse(X): raise TypeError("sparse input is not supported: pass a dense array or DataFrame (X.toarray())")
     X = np.asarray(X)
     if X.ndim != 2: raise ValueError(f"X must be 2-D (rows × columns), got shape {X.shape}")
@@ -279,6 +281,7 @@ def _check_X_y(self:DeepOversampler, X, y, accept_sparse=None):
     "Check the target, refuse sparse input, check `X` (`_check_X`) and that `X` and `y` have as many rows, before any training"
     y, binarize_y = check_target_type(y, indicate_one_vs_all=True)
     if sparse.issparse(X): raise TypeError(f"{type(self).__name__} does not take sparse input: pass a dense array or DataFrame (X.toarray())")
+    check_unique_columns(X)   # before narwhals, in validate_data, raises its DuplicateError
     X, table = self._check_X(X)
     check_consistent_length(table, y)  # validate_data below skips it, with the array checks
     validate_data(self, X=table, y=y, reset=True, skip_check_array=True)
@@ -653,6 +656,7 @@ class DeepSMOTE(DeepOversampler):
 def _check_X(self:DeepSMOTE, X):
     "Images: (n, h, w), (n, h, w, c) or flattened rows; numbers only"
     arr = X.to_numpy() if isinstance(X, pd.DataFrame) else check_array(X, dtype=None, ensure_all_finite=False, allow_nd=True)
+    if arr.ndim > 4: raise ValueError(f"DeepSMOTE takes images as (n, h, w), (n, h, w, c) or flattened rows, got a {arr.ndim}-D array of shape {arr.shape}")
     if arr.dtype.kind not in 'biuf': raise ValueError(f"DeepSMOTE needs numeric pixels, got dtype {arr.dtype}")
     if not np.isfinite(arr.astype(np.float64)).all(): raise ValueError("X has NaN or infinite pixels; fix or drop those images first")
     return X, X if isinstance(X, pd.DataFrame) else arr.reshape(len(arr), -1)

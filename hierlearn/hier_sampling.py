@@ -12,6 +12,7 @@ from imblearn.over_sampling.base import BaseOverSampler
 from sklearn.neighbors import NearestNeighbors
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
+from .core import plain_value
 from .hierarchy import Hierarchy
 from .sampling import check_resampling_input
 
@@ -47,7 +48,7 @@ class SiblingSMOTE(BaseOverSampler):
         X_parts, y_parts, self.siblings_, self.borrowed_ = [X], [y], {}, {}
         for c, n in self.sampling_strategy_.items():
             if n == 0: continue
-            c = c.item() if isinstance(c, np.generic) else c  # plain Python labels in messages and attributes
+            c = plain_value(c)  # plain Python labels in messages and attributes
             sibs = self.siblings_[c] = self._siblings(c, present)
             own, pool = np.flatnonzero(y == c), np.flatnonzero(np.isin(y, [c] + sibs))
             if len(pool) <= self.k_neighbors:
@@ -59,8 +60,8 @@ class SiblingSMOTE(BaseOverSampler):
             picks = pool[neighbours[seeds, rng.randint(self.k_neighbors, size=n)]]
             from_sibling = y[picks] != c
             steps = rng.uniform(size=n) * np.where(from_sibling, self.sibling_gap, 1.0)
-            start = X[own[seeds]]
-            X_parts.append(start + steps[:, None] * (X[picks] - start))
+            start, end = X[own[seeds]].astype(np.float64), X[picks].astype(np.float64)   # no overflow between small integers
+            X_parts.append((start + steps[:, None] * (end - start)).astype(X.dtype))   # X's dtype, as SMOTE: whole numbers truncated
             y_parts.append(np.full(n, c, dtype=y.dtype))
             self.borrowed_[c] = float(from_sibling.mean())
         return np.vstack(X_parts), np.concatenate(y_parts)

@@ -20,28 +20,28 @@ with warnings.catch_warnings():   # fastai's import trips torch's harmless torch
     from fastai.callback.schedule import fit_one_cycle   # patches Learner.fit_one_cycle
     from fastai.callback.progress import ProgressCallback   # patches Learner.no_bar
     from fastai.metrics import Metric
-    from fastai.losses import CrossEntropyLossFlat
     from fastai.tabular.data import TabularDataLoaders
     from fastai.tabular.learner import tabular_learner
     from fastai.vision.learner import vision_learner
+from .core import plain_value
 from .hierarchy import Hierarchy
-from .losses import PerSampleLoss, check_reduction   # the base of every loss, and its reduction rule
+from .losses import PerSampleLoss   # the base of every loss
 
 # %% auto #0
 __all__ = ['HierPRF', 'HIER_METHODS', 'top1_error', 'mistake_severity', 'hier_distance_at_k', 'hier_prf', 'level_accuracy',
            'rare_classes', 'rare_recall', 'expected_calibration_error', 'crm_decode', 'hier_evaluate', 'HierarchyLoss',
            'HXELoss', 'SoftLabelLoss', 'HierLabelSmoothingLoss', 'TreeSoftmaxLoss', 'MultiLevelLoss', 'hier_embeddings',
-           'EmbeddingLoss', 'hier_loss', 'n_outputs', 'BodyHead', 'hier_learner', 'leaf_preds', 'HierMetric',
-           'Top1Error', 'MistakeSeverity', 'HierDistanceAtK', 'HierF', 'LevelAccuracy', 'RareRecall',
+           'EmbeddingLoss', 'LeafCrossEntropyLoss', 'hier_loss', 'n_outputs', 'BodyHead', 'hier_learner', 'leaf_preds',
+           'HierMetric', 'Top1Error', 'MistakeSeverity', 'HierDistanceAtK', 'HierF', 'LevelAccuracy', 'RareRecall',
            'ExpectedCalibrationError', 'CRMClassifier']
 
 # %% ../nbs/07_ingrain.ipynb #ea78049d
 def _check_classes(hierarchy:Hierarchy, classes=None) -> list:
     "The class of each column (default: the hierarchy's leaves) as plain Python values, checked to be distinct leaves"
     if not isinstance(hierarchy, Hierarchy): raise TypeError(f"hierarchy must be a Hierarchy, got {type(hierarchy).__name__}")
-    classes = list(hierarchy.leaves) if classes is None else [c.item() if isinstance(c, np.generic) else c for c in classes]
+    classes = list(hierarchy.leaves) if classes is None else [plain_value(c) for c in classes]
     if len(classes) < 2: raise ValueError(f"need at least 2 classes, got {classes}")
-    dup = sorted({str(c) for c in classes if classes.count(c) > 1})
+    dup = sorted({c for c in classes if classes.count(c) > 1}, key=str)
     if dup: raise ValueError(f"duplicate classes: {dup}")
     hierarchy.check_labels(classes)
     return classes
@@ -82,7 +82,7 @@ def _pair(y_true, y_pred) -> tuple:
 def _positions(y:np.ndarray, classes:list, name:str) -> np.ndarray:
     "Column of each label of `y` in `classes`"
     pos = {c: i for i, c in enumerate(classes)}
-    missing = sorted({str(v) for v in y if v not in pos})
+    missing = sorted({plain_value(v) for v in y if v not in pos}, key=str)
     if missing: raise ValueError(f"{name} has labels that are not among the classes (the score columns): {missing}")
     return np.array([pos[v] for v in y], dtype=np.int64)
 
@@ -177,6 +177,22 @@ def _count_map(class_counts) -> dict:
     if any(not np.isfinite(v) or v < 0 for v in counts.values()): raise ValueError("class_counts must be finite and >= 0")
     return counts
 
+def _counts_of_classes(class_counts, # label -> training samples (dict or Series), or a sequence in `classes` order
+                       classes:list, # the classes, one count each
+                      ) -> dict:
+    "label -> training count for exactly `classes`; any other number of counts is an error (never silently cut or padded)"
+    if hasattr(class_counts, 'items'):
+        counts, known = _count_map(class_counts), set(classes)
+        missing, extra = [c for c in classes if c not in counts], sorted({plain_value(k) for k in counts if k not in known}, key=str)
+        problems = ([f"no entry for {missing}"] if missing else []) + ([f"entries for {extra}, which are not among the classes"] if extra else [])
+        if problems: raise ValueError(f"class_counts must have one entry per class: {'; '.join(problems)}")
+        return {c: counts[c] for c in classes}
+    values = np.asarray(class_counts, dtype=object)
+    if values.ndim != 1 or len(values) != len(classes):
+        raise ValueError(f"class_counts has {values.size} entries but there are {len(classes)} classes: give one count per class, "
+                         "in the order of the classes (the probability columns), or a dict/Series keyed by label")
+    return _count_map(dict(zip(classes, values.tolist())))
+
 def rare_classes(class_counts, # label -> number of training samples (dict or Series)
                  max_count:int|None=None, # rare: fewer than `max_count` training samples; None: use `quantile`
                  quantile:float=0.25, # rare: at most the `quantile`-quantile of the per-class counts (the rarest class always is)
@@ -197,8 +213,9 @@ def rare_recall(y_true, # true labels
     "Recall averaged over the rare classes (`rare_classes`) that occur in `y_true`; NaN if none does"
     t, p = _pair(y_true, y_pred)
     counts = _count_map(class_counts)
-    missing = sorted({str(v) for v in pd.unique(t) if v not in counts})
-    if missing: raise ValueError(f"classes {missing} occur in y_true but have no entry in class_counts")
+    for name, labels in (('y_true', t), ('y_pred', p)):
+        missing = sorted({plain_value(v) for v in pd.unique(labels) if v not in counts}, key=str)
+        if missing: raise ValueError(f"classes {missing} occur in {name} but have no entry in class_counts")
     rec = [float(np.mean(p[t == c] == c)) for c in rare_classes(counts, max_count, quantile) if (t == c).any()]
     return float(np.mean(rec)) if rec else float('nan')
 
@@ -250,16 +267,15 @@ def hier_evaluate(y_true, # true labels: leaves of `hierarchy`
            **{f'hd@{k}': hier_distance_at_k(t, scores, hierarchy, k, classes) for k in ks if k <= len(classes)},
            'hier_precision': prf.precision, 'hier_recall': prf.recall, 'hier_f': prf.f}
     if class_counts is not None:
-        counts = class_counts if hasattr(class_counts, 'items') else dict(zip(classes, np.asarray(class_counts).tolist()))
-        out['rare_recall'] = rare_recall(t, pred, counts, max_count, quantile)
+        out['rare_recall'] = rare_recall(t, pred, _counts_of_classes(class_counts, classes), max_count, quantile)
     out['ece'] = expected_calibration_error(t, p, classes, n_bins)
     for level in range(1, max(hierarchy.depth(c) for c in classes)):
         out[f'level{level}_accuracy'] = level_accuracy(t, pred, hierarchy, level)
     return out
 
 # %% ../nbs/07_ingrain.ipynb #4676412b
-class HierarchyLoss(PerSampleLoss):
-    "Base of the hierarchy-aware losses, a `PerSampleLoss` whose classes are `vocab`: the outputs it needs (`n_out`), leaf log-probabilities and `activation`"
+class _LeafLoss(PerSampleLoss):
+    "A `PerSampleLoss` whose classes are `vocab`, leaves of a hierarchy: it refuses a model without the `n_out` outputs it needs"
     def __init__(self, hierarchy:Hierarchy, # the label hierarchy
                  classes=None, # the class of each model output (`dls.vocab`); default `hierarchy.leaves`
                  reduction:str='mean', # 'mean' (over the samples whose target is not -100), 'sum' or 'none'
@@ -270,7 +286,6 @@ class HierarchyLoss(PerSampleLoss):
 
     @property
     def n_out(self) -> int: return len(self.vocab)
-    def leaf_log_probs(self, x:torch.Tensor) -> torch.Tensor: return F.log_softmax(x, dim=-1)
 
     def _flat(self, inp:torch.Tensor) -> torch.Tensor:   # the outputs are always on the last axis here
         x = inp.as_subclass(torch.Tensor)
@@ -278,6 +293,10 @@ class HierarchyLoss(PerSampleLoss):
                                                        f"classes, got {x.shape[-1]} (build the model with n_out=loss.n_out)")
         return x.reshape(-1, x.shape[-1]).float()
     def _n_classes(self, x:torch.Tensor) -> int: return len(self.vocab)   # the targets index the classes, however many outputs
+
+class HierarchyLoss(_LeafLoss):
+    "Base of the hierarchy-aware losses, a `PerSampleLoss` whose classes are `vocab`: the outputs it needs (`n_out`), leaf log-probabilities and `activation`"
+    def leaf_log_probs(self, x:torch.Tensor) -> torch.Tensor: return F.log_softmax(x, dim=-1)
 
     def activation(self, x:torch.Tensor) -> torch.Tensor:
         "Leaf probabilities, one column per class in `vocab` order"
@@ -453,8 +472,12 @@ class EmbeddingLoss(HierarchyLoss):
         return loss + self.xent_weight * F.cross_entropy(self.scale * cos, y, reduction='none') if self.xent_weight else loss
 
 # %% ../nbs/07_ingrain.ipynb #a2a84d49
+class LeafCrossEntropyLoss(_LeafLoss):
+    "Cross-entropy over the leaves, blind to the tree (the baseline `'ce'`), with the checks of every hierarchy loss: output width and targets"
+    def per_sample(self, x, y): return F.cross_entropy(x, y, reduction='none')
+
 HIER_METHODS = ('ce', 'multilevel', 'tree_softmax', 'hxe', 'soft_labels', 'hier_smoothing', 'embedding')
-_LOSSES = {'multilevel': MultiLevelLoss, 'tree_softmax': TreeSoftmaxLoss, 'hxe': HXELoss, 'soft_labels': SoftLabelLoss,
+_LOSSES = {'ce': LeafCrossEntropyLoss, 'multilevel': MultiLevelLoss, 'tree_softmax': TreeSoftmaxLoss, 'hxe': HXELoss, 'soft_labels': SoftLabelLoss,
            'hier_smoothing': HierLabelSmoothingLoss, 'embedding': EmbeddingLoss}
 
 def hier_loss(method:str, # one of `HIER_METHODS`
@@ -464,9 +487,6 @@ def hier_loss(method:str, # one of `HIER_METHODS`
              ) -> nn.Module:
     "The loss of `method`; its `activation` maps the model's outputs to leaf probabilities in `classes` order"
     if method not in HIER_METHODS: raise ValueError(f"unknown method {method!r}; choose one of {list(HIER_METHODS)}")
-    if method == 'ce':
-        _check_classes(hierarchy, classes); check_reduction(kwargs.get('reduction', 'mean'))
-        return CrossEntropyLossFlat(**kwargs)
     return _LOSSES[method](hierarchy, classes, **kwargs)
 
 def n_outputs(loss:nn.Module, # a loss from `hier_loss`
@@ -572,7 +592,7 @@ def _hd(y, probs, classes, hierarchy, k): return hier_distance_at_k(y, probs, hi
 def _hier_f(y, probs, classes, hierarchy): return hier_prf(y, _argmax_labels(probs, classes), hierarchy).f
 def _level(y, probs, classes, hierarchy, level): return level_accuracy(y, _argmax_labels(probs, classes), hierarchy, level)
 def _rare(y, probs, classes, class_counts, max_count, quantile):
-    return rare_recall(y, _argmax_labels(probs, classes), class_counts, max_count, quantile)
+    return rare_recall(y, _argmax_labels(probs, classes), _counts_of_classes(class_counts, classes), max_count, quantile)
 def _ece(y, probs, classes, n_bins): return expected_calibration_error(y, probs, classes, n_bins)
 
 def Top1Error(): return HierMetric(_top1, 'top1_error')

@@ -16,6 +16,7 @@ with warnings.catch_warnings():   # fastai's import trips torch's harmless torch
     from fastai.callback.core import Callback
     from fastai.data.core import DataLoaders
     from fastai.metrics import AccumMetric
+from .core import plain_value
 from .sampling_fastai import balanced_weights, BalancedWeightedDL
 
 # %% auto #0
@@ -30,7 +31,7 @@ def _ordered(counts, # one value per class: a sequence in class-code order, or a
     "`counts` as a float64 array in class-code order; a Series or dict is sorted by its keys, which must be the class codes"
     if isinstance(counts, torch.Tensor): return counts.detach().cpu().double().numpy()   # e.g. a loss's buffer, moved to the GPU with the model
     if isinstance(counts, (pd.Series, dict)):
-        keys = list(counts.keys())
+        keys = [plain_value(k) for k in counts.keys()]   # printed as typed: 0, not np.int64(0)
         if not all(isinstance(k, (int, np.integer)) and not isinstance(k, (bool, np.bool_)) for k in keys):
             raise ValueError(f"{name} is keyed by labels ({', '.join(map(repr, keys[:4]))}{', ...' if len(keys) > 4 else ''}), not by "
                              f"the class codes 0..n-1: pass the counts in the order of dls.vocab, e.g. counts.reindex(dls.vocab).to_numpy()")
@@ -154,6 +155,8 @@ class PerSampleLoss(nn.Module):
         n = self._n_classes(x)
         if self.weight is not None: _check_n_classes(n, len(self.weight), 'weight')
         y, keep = check_targets(targ.contiguous(), n)
+        if len(y) != len(x): raise ValueError(f"{len(y)} targets for {len(x)} predictions: give one target per sample "
+                                              "(per position along the non-class axes)")
         loss = self.per_sample(x, y)
         w = None if self.weight is None else self.weight.to(x.device)[y]
         if w is not None: loss = loss * w
@@ -368,8 +371,10 @@ def shot_accuracy(y_true, # true class codes (or labels) of the test samples
     if len(y_true) != len(y_pred): raise ValueError(f"y_true has {len(y_true)} labels but y_pred has {len(y_pred)}")
     if not few <= many: raise ValueError(f"few ({few}) must not exceed many ({many})")
     counts = dict(class_counts.items()) if hasattr(class_counts, 'items') else dict(enumerate(np.asarray(class_counts)))
-    missing = sorted(set(np.unique(y_true).tolist()) - set(counts))
-    if missing: raise ValueError(f"classes {missing} occur in y_true but have no entry in class_counts")
+    for name, y in (('y_true', y_true), ('y_pred', y_pred)):
+        missing = sorted(set(np.unique(y).tolist()) - set(counts))
+        if missing: raise ValueError(f"classes {missing} occur in {name} but have no entry in class_counts ({len(counts)} entries): "
+                                     "give one count per class")
     acc = {c: float((y_pred[y_true == c] == c).mean()) for c in np.unique(y_true)}
     def group(keep): return float(np.mean([a for c, a in acc.items() if keep(counts[c])])) if any(keep(counts[c]) for c in acc) else float('nan')
     return {'many': group(lambda n: n > many), 'medium': group(lambda n: few <= n <= many), 'few': group(lambda n: n < few)}

@@ -26,7 +26,7 @@ from imblearn.under_sampling import (RandomUnderSampler, ClusterCentroids, NearM
 from imblearn.combine import SMOTEENN, SMOTETomek
 from imblearn.ensemble import (EasyEnsembleClassifier, BalancedBaggingClassifier,
                                BalancedRandomForestClassifier, RUSBoostClassifier)
-from .core import write_json_atomic, read_json_cache, quiet_worker_restarts
+from .core import write_json_atomic, read_json_cache, quiet_worker_restarts, check_choice, check_unique_columns, plain_value
 from .data import Dataset, load_dataset
 from .imbalance import evaluate, class_counts, tabular_preprocessor
 
@@ -82,6 +82,18 @@ MODELS = {
 }
 
 # %% ../nbs/02_sampling.ipynb #3c167ea9
+def _check_numeric_frame(X:pd.DataFrame):
+    "Raise unless every column of `X` has its own name and holds numbers that can be interpolated, with no missing value"
+    check_unique_columns(X)
+    non_num = [c for c in X.columns if not pd.api.types.is_numeric_dtype(X[c]) or isinstance(X[c].dtype, pd.CategoricalDtype)]
+    if non_num: raise ValueError(f"columns {non_num} are categorical or text; samplers need numbers: one-hot encode them "
+                                 "first (`tabular_preprocessor`), or use imbalanced-learn's SMOTENC")
+    flags = [c for c in X.columns if pd.api.types.is_bool_dtype(X[c])]
+    if flags: raise ValueError(f"columns {flags} are boolean; samplers interpolate between rows, and a point between False and "
+                               f"True is no boolean: cast them to numbers first (X.astype({dict.fromkeys(flags, 'int')})), "
+                               "or keep them categorical with imbalanced-learn's SMOTENC")
+    if X.isna().to_numpy().any(): raise ValueError(f"X has missing values in columns {list(X.columns[X.isna().any()])}; impute them first")
+
 def check_resampling_input(X, # features: array or DataFrame
                            y, # labels, any hashable type (strings are fine)
                            k_neighbors:int|None=None, # neighbours the sampler uses (SMOTE: 5); None skips the check
@@ -91,21 +103,21 @@ def check_resampling_input(X, # features: array or DataFrame
     if y.ndim != 1: raise ValueError(f"y must be one-dimensional, got shape {y.shape}")
     if pd.isna(y).any(): raise ValueError("y contains missing labels (NaN/None); drop those rows first")
     if len(X) != len(y): raise ValueError(f"X has {len(X)} rows but y has {len(y)} labels")
+    if len(y) == 0: raise ValueError("X and y have no rows; re-sampling needs samples of at least two classes")
     counts = class_counts(y)
-    if len(counts) < 2: raise ValueError(f"y has a single class ({counts.index[0]!r}); re-sampling needs at least two")
+    if len(counts) < 2: raise ValueError(f"y has a single class ({plain_value(counts.index[0])!r}); re-sampling needs at least two")
     if isinstance(X, pd.DataFrame):
-        non_num = [c for c in X.columns if not pd.api.types.is_numeric_dtype(X[c]) or isinstance(X[c].dtype, pd.CategoricalDtype)]
-        if non_num: raise ValueError(f"columns {non_num} are categorical or text; samplers need numbers: one-hot encode them "
-                                     "first (`tabular_preprocessor`), or use imbalanced-learn's SMOTENC")
-        if X.isna().to_numpy().any(): raise ValueError(f"X has missing values in columns {list(X.columns[X.isna().any()])}; impute them first")
+        _check_numeric_frame(X)
         Xa = X.to_numpy(dtype=float)
     else:
+        if np.asarray(X).dtype == bool: raise ValueError("X is boolean; samplers interpolate between rows, and a point between False "
+                                                         "and True is no boolean: cast it to numbers first (X.astype(int))")
         try: Xa = np.asarray(X, dtype=float)
         except (TypeError, ValueError): raise ValueError("X has non-numeric values; samplers need numbers: encode them first")
         if np.isnan(Xa).any(): raise ValueError("X has missing values (NaN); impute them first")
     if np.isinf(Xa).any(): raise ValueError("X has infinite values")
     if k_neighbors is not None and counts.iloc[-1] <= k_neighbors:
-        raise ValueError(f"the minority class {counts.index[-1]!r} has {counts.iloc[-1]} samples, but a sampler with "
+        raise ValueError(f"the minority class {plain_value(counts.index[-1])!r} has {counts.iloc[-1]} samples, but a sampler with "
                          f"k_neighbors={k_neighbors} needs at least {k_neighbors + 1}; lower k_neighbors or use random over-sampling")
     return X, y
 
@@ -177,8 +189,7 @@ def _resolve(spec, registry:dict, what:str)->dict:
     out = {}
     for name, v in spec.items():
         if isinstance(v, str):
-            if v not in registry: raise KeyError(f"unknown {what} {v!r}; choose from {', '.join(registry)} or pass an estimator")
-            out[name] = registry[v]
+            out[name] = registry[check_choice(v, registry, what, hint=f" Valid choices: {', '.join(map(repr, registry))}, or pass an estimator.")]
         elif v is None or v == 'passthrough': out[name] = lambda random_state=None: None
         else: out[name] = (lambda est: lambda random_state=None: _seeded(clone(est), random_state))(v)
     return out
@@ -229,6 +240,11 @@ def _split_labels(cv, i):
 def _cache_path(cache_dir, ds_name, key):
     return Path(cache_dir)/re.sub(r'[^\w.-]+', '_', ds_name)/f'{key}.json'
 
+def _is_task_result(obj, metrics:list)->bool:
+    "Does `obj` hold a finished task as `compare` writes it: a score for every metric, the fit time, status and error?"
+    return (isinstance(obj, dict) and {'scores', 'fit_seconds', 'status', 'error'} <= obj.keys()
+            and isinstance(obj['scores'], dict) and set(metrics) <= obj['scores'].keys())
+
 def _compare_tasks(datasets:list, smp:dict, mdl:dict, cv, metrics:list, seed:int, cache_dir) -> tuple[list, dict]:
     "Every (dataset, sampler, model, fold) task as (meta, cache path, arguments), and the results of those already in the cache, by position"
     tasks, done = [], {}
@@ -236,6 +252,8 @@ def _compare_tasks(datasets:list, smp:dict, mdl:dict, cv, metrics:list, seed:int
         ds = _as_dataset(d)
         X, y = ds.X, np.asarray(ds.y)
         if len(class_counts(y)) < 2: raise ValueError(f"{ds.name}: y has a single class; nothing to compare")
+        try: check_unique_columns(X)
+        except ValueError as e: raise ValueError(f"{ds.name}: {e}") from None
         if X.select_dtypes('number').isna().to_numpy().any() or X.isna().to_numpy().any():
             raise ValueError(f"{ds.name}: X has missing values; impute them first (samplers and scalers need complete rows)")
         pos = class_counts(y).index[-1]
@@ -250,7 +268,7 @@ def _compare_tasks(datasets:list, smp:dict, mdl:dict, cv, metrics:list, seed:int
                     key = joblib_hash((data_key, sname, sampler, mname, model, tr, te, metrics, pos))
                     meta = dict(dataset=ds.name, sampler=sname, model=mname, repeat=_split_labels(cv, i)[0], fold=_split_labels(cv, i)[1])
                     path = _cache_path(cache_dir, ds.name, key) if cache_dir else None
-                    cached = read_json_cache(path)
+                    cached = read_json_cache(path, valid=lambda obj: _is_task_result(obj, metrics))   # a damaged file: warned about, recomputed
                     if cached is not None: done[len(tasks)] = cached
                     tasks.append((meta, path, (X, y, tr, te, _preprocessor(ds), clone(sampler) if sampler is not None else None,
                                                clone(model), metrics, pos)))

@@ -2,7 +2,7 @@
 all of them: imbalanced-learn's and scikit-learn's estimator checks, every original row kept, the sampling_strategy forms,
 repeatability with a seed and the caller's random state left alone, pipelines, and the errors for bad input and
 diverging training. What only one sampler does is tested in test_generative.py and test_gan.py."""
-import random
+import random, re
 import numpy as np, pandas as pd
 import pytest
 import scipy.sparse as sp
@@ -144,6 +144,16 @@ def test_bad_columns_are_named(cls, bad, message):
     X, y = mixed_frame()
     with pytest.raises(ValueError) as e: cls(**FAST).fit_resample(bad(X), y)
     assert message in str(e.value)
+
+
+@pytest.mark.parametrize('cls', ALL)
+@pytest.mark.parametrize('names, duplicated', [(['a', 'b', 'a', 'c'], ['a']), ([0, 0, 1, 1], [0, 1]), (['x'] * 4, ['x'])])
+def test_duplicated_column_names_are_named_before_any_training(cls, names, duplicated, monkeypatch):
+    "Two columns of one name: our ValueError from the shared check, not narwhals' DuplicateError nor pandas' errors further on"
+    monkeypatch.setattr(cls, '_fit_resample', lambda *a, **k: pytest.fail('trained on a table with duplicated column names'))
+    X, y = sixteen_columns()
+    frame = pd.DataFrame(X[:, :4], columns=names)
+    with pytest.raises(ValueError, match=rf'^duplicated column names: {re.escape(str(duplicated))}'): cls(**FAST).fit_resample(frame, y)
 
 
 @pytest.mark.parametrize('cls', ALL)

@@ -62,3 +62,31 @@ def test_wide_table_before_a_categorical_column():
     y = np.r_[np.zeros(30, int), np.ones(10, int)]
     Xr, yr = AEOversampler(**FAST).fit_resample(X, y)
     assert Xr.shape == (60, 131) and np.bincount(yr).tolist() == [30, 30] and set(Xr.c) <= {'a', 'b', 'c'}
+
+
+IMAGES, LABELS = np.random.default_rng(0).integers(0, 17, (40, 8, 8)).astype(np.uint8), np.r_[np.zeros(30, int), np.ones(10, int)]
+TABLE = pd.DataFrame(np.random.default_rng(0).normal(size=(40, 3)), columns=['a', 'b', 'c'])
+
+HOSTILE = [  # (call, exception type, regex the message must match)
+    (lambda: DeepSMOTE(**FAST).fit_resample(IMAGES[:, None, :, :, None], LABELS), ValueError,   # "rows of 1 values" before
+     r'^DeepSMOTE takes images as \(n, h, w\), \(n, h, w, c\) or flattened rows, got a 5-D array of shape \(40, 1, 8, 8, 1\)'),
+    (lambda: DeepSMOTE(**FAST).fit_resample(IMAGES.reshape(40, 2, 2, 4, 4), LABELS), ValueError, r'got a 5-D array of shape \(40, 2, 2, 4, 4\)'),
+    (lambda: DeepSMOTE(**FAST).fit_resample(IMAGES.reshape(40, 1, 1, 2, 4, 8), LABELS), ValueError, r'got a 6-D array'),
+    (lambda: DeepSMOTE(**FAST).fit_resample(IMAGES.reshape(40, -1)[:, :12], LABELS), ValueError, r'rows of 12 values are not square grey images'),
+    (lambda: DeepSMOTE(**FAST, image_shape=(3, 5)).fit_resample(IMAGES.reshape(40, -1)[:, :12], LABELS), ValueError,
+     r'image_shape \(3, 5\) has 15 pixels but rows have 12 values'),
+    (lambda: DeepSMOTE(**FAST).fit_resample(IMAGES.astype(str), LABELS), ValueError, r'DeepSMOTE needs numeric pixels'),
+    (lambda: DeepSMOTE(**FAST).fit_resample(pd.DataFrame(IMAGES.reshape(40, -1)).set_axis([0] * 64, axis=1), LABELS), ValueError,
+     r'^duplicated column names: \[0\]'),
+    (lambda: TabularEncoder().fit(TABLE.set_axis(['a', 'b', 'a'], axis=1)), ValueError, r"^duplicated column names: \['a'\]"),
+    (lambda: TabularEncoder().fit(TABLE.iloc[:0]), ValueError, r'X has no rows'),
+    (lambda: TabularEncoder().fit(TABLE.to_numpy()[:, :, None]), ValueError, r'X must be 2-D \(rows × columns\), got shape \(40, 3, 1\)'),
+    (lambda: TabularEncoder(numeric='log').fit(TABLE), ValueError, r"numeric must be 'power' or 'standard', got 'log'"),
+    (lambda: TabularEncoder().fit(TABLE).transform(TABLE.drop(columns='b')), ValueError, r"X lacks the columns \['b'\] seen in fit"),
+    (lambda: TabularEncoder().fit(TABLE).inverse_transform(np.zeros((2, 4))), ValueError, r'Z must have 3 columns, got shape \(2, 4\)'),
+]
+
+
+@pytest.mark.parametrize('call, exc, message', HOSTILE)
+def test_hostile_input(call, exc, message):
+    with pytest.raises(exc, match=message): call()

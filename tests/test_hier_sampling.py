@@ -70,3 +70,50 @@ def test_dict_strategy_only_touches_the_named_class():
     s = SiblingSMOTE(ECOLI_HIERARCHY, sampling_strategy={'imL': 30}, random_state=0)
     _, yr = s.fit_resample(ds.X, ds.y)
     assert yr.value_counts()['imL'] == 30 and len(yr) == len(ds.y) + 28 and list(s.borrowed_) == ['imL']
+
+
+TOY = Hierarchy.from_nested({'r': {'A': ['a1', 'a2'], 'B': ['b']}})
+_rng = np.random.default_rng(0)
+TOY_X = np.vstack([_rng.normal(0, 1, (6, 2)), _rng.normal(3, 1, (20, 2)), _rng.normal(6, 1, (20, 2))])
+TOY_Y = np.repeat(['a1', 'a2', 'b'], [6, 20, 20])
+
+HOSTILE = [  # (call, exception type, regex the message must match)
+    (lambda: SiblingSMOTE(TOY).fit_resample(TOY_X[:0], TOY_Y[:0]), ValueError, r'^X and y have no rows'),
+    (lambda: SiblingSMOTE(TOY).fit_resample(pd.DataFrame(TOY_X[:0], columns=['u', 'v']), TOY_Y[:0]), ValueError, r'^X and y have no rows'),
+    (lambda: SiblingSMOTE(TOY).fit_resample(TOY_X > 1, TOY_Y), ValueError, r'^X is boolean'),
+    (lambda: SiblingSMOTE(TOY).fit_resample(pd.DataFrame({'u': TOY_X[:, 0], 'flag': TOY_X[:, 1] > 1}), TOY_Y), ValueError,
+     r"^columns \['flag'\] are boolean"),
+    (lambda: SiblingSMOTE(TOY).fit_resample(pd.DataFrame(TOY_X, columns=['u', 'u']), TOY_Y), ValueError, r"^duplicated column names: \['u'\]"),
+    (lambda: SiblingSMOTE(TOY).fit_resample(TOY_X, np.where(TOY_Y == 'b', 'c', TOY_Y)), ValueError, r"missing from the hierarchy leaves: \['c'\]"),
+    (lambda: SiblingSMOTE(TOY).fit_resample(TOY_X, np.full(len(TOY_Y), 'a1')), ValueError, r"single class \('a1'\)"),
+    (lambda: SiblingSMOTE(TOY).fit_resample(TOY_X[:10], TOY_Y), ValueError, r'X has 10 rows but y has 46 labels'),
+    (lambda: SiblingSMOTE(Hierarchy.from_nested({'r': {'A': ['a1'], 'B': ['a2', 'b']}}), k_neighbors=6).fit_resample(TOY_X, TOY_Y),
+     ValueError, r"class 'a1' has 6 rows and its sibling classes \[\] 0 more"),
+    (lambda: SiblingSMOTE(TOY, sibling_gap=2).fit_resample(TOY_X, TOY_Y), ValueError, r'sibling_gap'),
+]
+
+
+@pytest.mark.parametrize('call, exc, message', HOSTILE)
+def test_hostile_input(call, exc, message):
+    with pytest.raises(exc, match=message): call()
+
+
+@pytest.mark.parametrize('dtype', [np.float64, np.float32, np.int8, np.int16, np.uint8])
+def test_synthetic_rows_keep_the_dtype_as_smote_does(dtype):
+    "float32 stays float32 and whole numbers stay whole, truncated as imbalanced-learn's SMOTE truncates (float64 before)"
+    from imblearn.over_sampling import SMOTE
+    X = np.clip(np.round(TOY_X * 10), 0, 100).astype(dtype)
+    Xs, _ = SMOTE(random_state=0).fit_resample(X, TOY_Y)
+    Xr, _ = SiblingSMOTE(TOY, random_state=0).fit_resample(X, TOY_Y)
+    assert Xr.dtype == Xs.dtype == dtype
+    as_float, _ = SiblingSMOTE(TOY, random_state=0).fit_resample(X.astype(np.float64), TOY_Y)
+    np.testing.assert_array_equal(Xr, as_float.astype(dtype))   # astype truncates towards zero, as SMOTE's astype does
+
+
+def test_small_integers_do_not_overflow():
+    "int8 rows 100 apart: the step is taken in float64, so a synthetic row lies between its two ends"
+    h = Hierarchy.from_nested({'r': {'A': ['a', 'b']}})
+    X = np.array([[-100], [-90], [100], [110], [120], [90], [95]], dtype=np.int8)
+    y = np.array(['a', 'a', 'b', 'b', 'b', 'b', 'b'])
+    Xr, yr = SiblingSMOTE(h, k_neighbors=2, sibling_gap=1, random_state=0).fit_resample(X, y)
+    assert Xr.dtype == np.int8 and ((Xr[len(X):] >= -100) & (Xr[len(X):] <= 120)).all()

@@ -14,7 +14,7 @@ from hierlearn.hierarchy import Hierarchy
 from hierlearn.ingrain import (HIER_METHODS, HXELoss, MultiLevelLoss, TreeSoftmaxLoss, crm_decode, hier_distance_at_k,
                                hier_evaluate, hier_learner, hier_loss, hier_prf, leaf_preds, level_accuracy,
                                mistake_severity, rare_classes, rare_recall, top1_error, MistakeSeverity, Top1Error,
-                               n_outputs, _class_distances)
+                               n_outputs, _class_distances, _rare)
 
 pytestmark = [pytest.mark.filterwarnings('ignore:.*load_learner.*'),      # fastai's pickle-safety warning; our own files
               pytest.mark.filterwarnings('ignore:The given NumPy array is not writable')]
@@ -139,13 +139,12 @@ def test_ignore_index_on_an_uneven_tree(method):
         loss = hier_loss(method, UNEVEN, classes, reduction=reduction)
         torch.testing.assert_close(loss(z, y), loss(z[kept], y[kept]))
     assert torch.isnan(hier_loss(method, UNEVEN, classes)(z[:2], torch.tensor([-100, -100])))   # nothing kept: NaN, as torch
-    if method != 'ce':
-        with pytest.raises(ValueError, match='target 4 is not a class code 0..3'): hier_loss(method, UNEVEN, classes)(z, y.clamp(min=4))
+    with pytest.raises(ValueError, match='target 4 is not a class code 0..3'): hier_loss(method, UNEVEN, classes)(z, y.clamp(min=4))
 
 
 def test_hier_losses_pickle_with_their_target_rules():
     import pickle
-    for method in HIER_METHODS[1:]:
+    for method in HIER_METHODS:
         back = pickle.loads(pickle.dumps(hier_loss(method, TREE, reduction='sum')))
         assert back.reduction == 'sum'
         with pytest.raises(ValueError, match='target -1'): back(torch.randn(2, back.n_out), torch.tensor([0, -1]))
@@ -172,6 +171,61 @@ def test_bad_k_and_lengths():
         hier_distance_at_k(['a1'], np.eye(5)[:1], TREE, k=0)
     with pytest.raises(ValueError, match='y_true has 2 labels but y_pred has 1'): top1_error(['a1', 'a2'], ['a1'])
     with pytest.raises(ValueError, match='missing labels'): top1_error(['a1', None], ['a1', 'a1'])
+
+
+PROBS = np.eye(5)[[0, 1, 2, 2, 3, 0]]   # one-hot rows predicting Y_PRED
+COUNTS5 = {'a1': 100, 'a2': 40, 'b1': 8, 'b2': 3, 'b3': 1}
+
+HOSTILE = [  # (call, exception type, regex the message must match)
+    (lambda: hier_evaluate(Y_TRUE, PROBS, TREE, class_counts=[500, 3]), ValueError,        # silently cut to two classes before
+     r'class_counts has 2 entries but there are 5 classes: give one count per class'),
+    (lambda: hier_evaluate(Y_TRUE[:2], PROBS[:2], TREE, class_counts=[500, 3]), ValueError, r'class_counts has 2 entries but there are 5 classes'),
+    (lambda: hier_evaluate(Y_TRUE, PROBS, TREE, class_counts=[100, 40, 8, 3, 1, 7]), ValueError, r'class_counts has 6 entries but there are 5'),
+    (lambda: hier_evaluate(Y_TRUE, PROBS, TREE, class_counts=[[100, 40, 8, 3, 1]]), ValueError, r'class_counts has 5 entries but there are 5'),
+    (lambda: hier_evaluate(Y_TRUE, PROBS, TREE, class_counts={'a1': 100, 'a2': 40}), ValueError,
+     r"class_counts must have one entry per class: no entry for \['b1', 'b2', 'b3'\]$"),
+    (lambda: hier_evaluate(Y_TRUE, PROBS, TREE, class_counts=COUNTS5 | {'zz': 4}), ValueError,
+     r"entries for \['zz'\], which are not among the classes"),
+    (lambda: hier_evaluate(Y_TRUE, PROBS, TREE, class_counts=pd.Series(COUNTS5).drop('b3')), ValueError, r"no entry for \['b3'\]"),
+    (lambda: hier_evaluate(Y_TRUE, PROBS, TREE, class_counts=[100, 40, 8, 3, -1]), ValueError, r'finite and >= 0'),
+    (lambda: rare_recall(['a1'], ['zz'], COUNTS5), ValueError, r"classes \['zz'\] occur in y_pred but have no entry"),
+    (lambda: rare_recall(['zz'], ['a1'], COUNTS5), ValueError, r"classes \['zz'\] occur in y_true but have no entry"),
+    (lambda: rare_recall([1, 2], [1, 3], {1: 5, 2: 6}), ValueError, r"classes \[3\] occur in y_pred"),
+    (lambda: rare_recall(['a1'], ['a1'], [100, 40]), TypeError, r'class_counts must map each label'),
+    (lambda: _rare(np.array(Y_TRUE, dtype=object), PROBS, LEAVES, {'a1': 100, 'a2': 40}, None, 0.25), ValueError, r"no entry for \['b1', 'b2', 'b3'\]"),
+    (lambda: hier_distance_at_k(np.array([2]), np.eye(2)[:1], Hierarchy.from_nested({'r': {'A': [0, 1], 'B': [2]}}), k=1, classes=[0, 1]),
+     ValueError, r"y_true has labels that are not among the classes \(the score columns\): \[2\]$"),   # the label as typed, not '2'
+    (lambda: hier_loss('wordtree', TREE), ValueError, r"unknown method 'wordtree'"),
+    (lambda: hier_loss('ce', TREE, label_smoothing=0.1), TypeError, r'label_smoothing'),
+    (lambda: hier_loss('ce', TREE, reduction='avg'), ValueError, r"reduction must be 'mean', 'sum' or 'none', got 'avg'"),
+]
+
+
+@pytest.mark.parametrize('call, exc, message', HOSTILE)
+def test_hostile_input(call, exc, message):
+    with pytest.raises(exc, match=message): call()
+
+
+@pytest.mark.parametrize('method', HIER_METHODS)
+@pytest.mark.parametrize('case', ['short targets', 'long targets', 'target too high', 'negative target', 'wide output', 'narrow output'])
+def test_every_method_refuses_bad_shapes_and_targets(method, case):
+    "Every method, 'ce' included (fastai's CrossEntropyLossFlat before: a 6-wide output on 5 classes gave a loss), with our message"
+    loss = hier_loss(method, TREE)
+    n, z, y = loss.n_out, torch.randn(6, loss.n_out), torch.tensor([0, 1, 2, 3, 4, 0])
+    call, message = {'short targets': (lambda: loss(z, y[:5]), r'^5 targets for 6 predictions'),
+                     'long targets': (lambda: loss(z[:4], y), r'^6 targets for 4 predictions'),
+                     'target too high': (lambda: loss(z, y.clamp(min=5)), r'^target 5 is not a class code 0\.\.4 \(5 classes\)'),
+                     'negative target': (lambda: loss(z, -y - 1), r'^target -1 is not a class code'),
+                     'wide output': (lambda: loss(torch.randn(6, n + 1), y), rf'needs {n} model outputs for 5 classes, got {n + 1}'),
+                     'narrow output': (lambda: loss(torch.randn(6, n - 1), y), rf'needs {n} model outputs for 5 classes, got {n - 1}')}[case]
+    with pytest.raises(ValueError, match=message): call()
+
+
+def test_ce_is_plain_cross_entropy():
+    z, y = torch.randn(6, 5), torch.tensor([0, 1, 2, 3, 4, 0])
+    torch.testing.assert_close(hier_loss('ce', TREE)(z, y), torch.nn.functional.cross_entropy(z, y))
+    torch.testing.assert_close(hier_loss('ce', TREE).activation(z), torch.softmax(z, -1))
+    assert n_outputs(hier_loss('ce', TREE), 5) == 5
 
 
 # ---------------------------------------------------------------------------------------------

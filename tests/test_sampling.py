@@ -89,7 +89,7 @@ def test_bad_input():
     X = base.X.copy(); X.iloc[0, 0] = np.nan
     with pytest.raises(ValueError, match='missing values'):
         compare(Dataset(X, base.y, 'nan', '', ''), ['SMOTE'], ['kNN'], cv=CV3)
-    with pytest.raises(KeyError, match='unknown sampler'):
+    with pytest.raises(KeyError, match="Unknown sampler 'SMOTEE'. Did you mean 'SMOTE'"):
         compare(base, ['SMOTEE'], ['kNN'], cv=CV3)
     with pytest.raises(TypeError, match='a dataset must be'):
         compare([np.zeros((3, 2))], ['SMOTE'], ['kNN'], cv=CV3)
@@ -100,14 +100,57 @@ def test_bad_input():
     assert (r.status == 'ok').all()
 
 
-def test_check_resampling_input_messages():
-    X, y = np.zeros((10, 2)), np.array([0] * 7 + [1] * 3)
-    with pytest.raises(ValueError, match='needs at least 6'): check_resampling_input(X, y, k_neighbors=5)
-    with pytest.raises(ValueError, match='rows but y has'): check_resampling_input(X[:5], y)
-    with pytest.raises(ValueError, match='missing labels'): check_resampling_input(X, np.array([0.0] * 9 + [np.nan]))
-    with pytest.raises(ValueError, match='infinite'): check_resampling_input(np.full((10, 2), np.inf), y)
-    with pytest.raises(ValueError, match='non-numeric'): check_resampling_input(np.array([['a', 'b']] * 10), y)
-    check_resampling_input(X, y, k_neighbors=2)
+X10, Y10 = np.arange(20.).reshape(10, 2), np.array([0] * 7 + [1] * 3)
+FRAME = pd.DataFrame(X10, columns=['a', 'b'])
+
+HOSTILE = [  # (call, exception type, regex the message must match)
+    (lambda: check_resampling_input(X10, Y10, k_neighbors=5), ValueError, r'^the minority class 1 has 3 samples, but .*needs at least 6'),
+    (lambda: check_resampling_input(X10[:5], Y10), ValueError, r'X has 5 rows but y has 10 labels'),
+    (lambda: check_resampling_input(X10[:0], Y10[:0]), ValueError, r'X and y have no rows'),
+    (lambda: check_resampling_input(FRAME.iloc[:0], Y10[:0]), ValueError, r'X and y have no rows'),
+    (lambda: check_resampling_input(X10, Y10[:, None]), ValueError, r'y must be one-dimensional, got shape \(10, 1\)'),
+    (lambda: check_resampling_input(X10, np.r_[Y10[:-1], np.nan]), ValueError, r'missing labels'),
+    (lambda: check_resampling_input(X10, np.zeros(10, int)), ValueError, r'single class \(0\); re-sampling'),
+    (lambda: check_resampling_input(X10, np.zeros(10, np.uint8)), ValueError, r'single class \(0\); re-sampling'),
+    (lambda: check_resampling_input(X10, np.full(10, 'cat').astype(np.str_)), ValueError, r"single class \('cat'\)"),
+    (lambda: check_resampling_input(np.full((10, 2), np.inf), Y10), ValueError, r'infinite'),
+    (lambda: check_resampling_input(np.where(X10 > 5, np.nan, X10), Y10), ValueError, r'missing values \(NaN\)'),
+    (lambda: check_resampling_input(np.array([['a', 'b']] * 10), Y10), ValueError, r'non-numeric'),
+    (lambda: check_resampling_input(X10 > 5, Y10), ValueError, r'^X is boolean; .*X\.astype\(int\)'),
+    (lambda: check_resampling_input(FRAME.assign(flag=FRAME.a > 5), Y10), ValueError, r"^columns \['flag'\] are boolean; .*X\.astype\(\{'flag': 'int'\}\)"),
+    (lambda: check_resampling_input(FRAME.assign(c=pd.Categorical(['u', 'v'] * 5)), Y10), ValueError, r"columns \['c'\] are categorical or text"),
+    (lambda: check_resampling_input(FRAME.set_axis(['a', 'a'], axis=1), Y10), ValueError, r"^duplicated column names: \['a'\]"),
+    (lambda: check_resampling_input(FRAME.assign(c='x').set_axis(['a', 'b', 'a'], axis=1), Y10), ValueError, r"^duplicated column names: \['a'\]"),
+    (lambda: check_resampling_input(FRAME.assign(b=np.nan), Y10), ValueError, r"missing values in columns \['b'\]"),
+    (lambda: compare(SMALL, ['SMOTEE'], ['kNN'], cv=CV3), KeyError, r"^Unknown sampler 'SMOTEE'\. Did you mean 'SMOTE'"),
+    (lambda: compare(SMALL, ['SMOTE'], ['kNNN'], cv=CV3), ValueError, r"^Unknown model 'kNNN'\. Did you mean 'kNN'.*or pass an estimator"),
+    (lambda: compare(SMALL, {'mine': 'random-over'}, ['kNN'], cv=CV3), KeyError, r"Unknown sampler 'random-over'\. Did you mean 'random over'"),
+    (lambda: compare(Dataset(FRAME.set_axis(['a', 'a'], axis=1), pd.Series(Y10), 'dup', '', ''), ['SMOTE'], ['kNN'], cv=CV3), ValueError,
+     r"^dup: duplicated column names: \['a'\]"),
+]
+
+
+@pytest.mark.parametrize('call, exc, message', HOSTILE)
+def test_hostile_input(call, exc, message):
+    with pytest.raises(exc, match=message): call()
+
+
+def test_check_resampling_input_accepts_good_input():
+    assert check_resampling_input(X10, Y10, k_neighbors=2)[1] is not None
+    check_resampling_input(FRAME.assign(flag=(FRAME.a > 5).astype(int)), Y10)   # flags as 0/1 numbers are fine
+
+
+@pytest.mark.parametrize('content', ['{"foo": 1}', '[1, 2]', '{"scores": {}, "fit_seconds": 1, "status": "ok", "error": ""}'])
+def test_cache_file_of_the_wrong_shape_is_named_and_recomputed(tmp_path, content):
+    "Valid JSON that is not a finished task (a KeyError: 'scores' before): warned about, recomputed and rewritten"
+    args = dict(datasets=SMALL, samplers=['SMOTE'], models=['kNN'], cv=CV3, n_jobs=1, progress=False, cache_dir=tmp_path)
+    clean = compare(**args)
+    damaged = sorted(tmp_path.rglob('*.json'))[0]
+    damaged.write_text(content)
+    with pytest.warns(UserWarning, match=damaged.name):
+        again = compare(**args)
+    pd.testing.assert_frame_equal(clean.drop(columns='fit_seconds'), again.drop(columns='fit_seconds'))
+    assert set(json.loads(damaged.read_text())['scores']) == {'roc_auc', 'g_mean', 'f1', 'balanced_accuracy'}
 
 
 @settings(max_examples=20, deadline=None)
