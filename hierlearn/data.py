@@ -576,21 +576,30 @@ def cifar_path(name:str='cifar10', # 'cifar10' or 'cifar100'
 # %% ../nbs/00_data.ipynb #19f6b8ee
 _IMAGE_MAGIC = (b'\xff\xd8\xff', b'\x89PNG\r\n\x1a\n')   # how a JPEG and a PNG file begin
 
-def _is_image(path:Path)->bool:
+def _is_image(path:str)->bool:
     "Whether the file `path` begins as a JPEG or PNG does"
-    with open(path, 'rb') as f: head = f.read(8)
-    return head.startswith(_IMAGE_MAGIC)
+    with open(path, 'rb') as f: return f.read(8).startswith(_IMAGE_MAGIC)
 
-def _keep_images(files:list, # image files, by their names
-                 root:Path, # the dataset folder, for the warning
-                )->list:
-    "The `files` that are JPEG or PNG files; a warning counts and names the others (macOS `._*` files, broken downloads)"
-    ok = [_is_image(f) for f in files]
+def _list_images(root:Path, # the dataset's folder, which the names are relative to
+                 folder:str, # the folder to list, relative to `root`, e.g. 'train'
+                )->list[str]:
+    "The files under `folder` named like images, relative to `root` with '/', in path order"
+    names = []
+    for top, _, files in os.walk(root / folder):
+        here = Path(os.path.relpath(top, root)).as_posix()
+        names += [f'{here}/{f}' for f in files if f.lower().endswith(IMAGE_SUFFIXES)]
+    return sorted(names, key=lambda name: name.split('/'))
+
+def _keep_images(root:Path, # the dataset's folder
+                 fnames:list[str], # files named like images, relative to `root`
+                )->list[str]:
+    "The `fnames` that are JPEG or PNG files; a warning counts and names the others (macOS `._*` files, broken downloads)"
+    ok = [_is_image(os.path.join(root, f)) for f in fnames]
     if not all(ok):
-        skipped = [f for f, good in zip(files, ok) if not good]
-        warnings.warn(f"skipped {len(skipped)} file(s) under {root} named like images that are no JPEG or PNG, "
-                      f"the first {skipped[0].relative_to(root).as_posix()}", stacklevel=3)
-    return [f for f, good in zip(files, ok) if good]
+        skipped = [f for f, good in zip(fnames, ok) if not good]
+        warnings.warn(f"skipped {len(skipped)} file(s) under {root} named like images that are no JPEG or PNG, the first {skipped[0]}",
+                      stacklevel=3)
+    return [f for f, good in zip(fnames, ok) if good]
 
 # %% ../nbs/00_data.ipynb #6ccdd9bf
 def _class_folders(folder:Path, classes:set)->set:
@@ -625,8 +634,7 @@ def load_cifar(name:str='cifar10', # 'cifar10' or 'cifar100'
                                 + '; '.join(f"{part}/ lacks {missing}" for part, missing in lacking.items() if missing))
     rows = []
     for part in parts:
-        files = _keep_images([f for f in sorted((root / part).rglob('*')) if f.suffix.lower() in IMAGE_SUFFIXES and f.is_file()], root)
-        rows += [(f.relative_to(root).as_posix(), f.parent.name, part == 'test') for f in files]
+        rows += [(f, f.split('/')[-2], part == 'test') for f in _keep_images(root, _list_images(root, part))]
     df = pd.DataFrame(rows, columns=['fname', 'fine', 'is_valid'])
     if df.empty: raise FileNotFoundError(f"No .png or .jpg images under {root} for split {split!r}")
     unknown = sorted(set(df['fine']) - set(classes))
@@ -700,9 +708,9 @@ def load_tiny_imagenet(path:str|Path|None=None, # its folder, a folder holding t
         extra = sorted({p.name for p in (root / 'train').iterdir() if p.is_dir()} - set(wnids))
         if extra: raise ValueError(f"{root / 'train'} has folders that wnids.txt does not list: {extra[:5]}")
         for w in wnids:
-            files = _keep_images(sorted(f for f in (root / 'train' / w / 'images').iterdir() if f.suffix.lower() in IMAGE_SUFFIXES), root)
+            files = _keep_images(root, _list_images(root, f'train/{w}/images'))
             if not files: raise FileNotFoundError(f"{root / 'train' / w / 'images'} holds no images")
-            rows += [(f.relative_to(root).as_posix(), w, False) for f in files]
+            rows += [(f, w, False) for f in files]
     if split in ('val', 'all'):
         notes = root / 'val' / 'val_annotations.txt'
         if not notes.is_file(): raise FileNotFoundError(f"{notes} does not exist: it names the class of every validation image")
@@ -711,10 +719,10 @@ def load_tiny_imagenet(path:str|Path|None=None, # its folder, a folder holding t
             if not line.strip(): continue
             fname, wnid = (line.split('\t') + [''])[:2]
             if wnid not in known: raise ValueError(f"{notes}, line {i + 1}: {fname} is labelled {wnid!r}, which wnids.txt does not list")
-            if not (root / 'val' / 'images' / fname).is_file(): raise FileNotFoundError(f"{notes}, line {i + 1}: {root / 'val' / 'images' / fname} does not exist")
-            listed.append((root / 'val' / 'images' / fname, wnid))
-        kept = set(_keep_images([f for f, _ in listed], root))
-        rows += [(f.relative_to(root).as_posix(), w, True) for f, w in listed if f in kept]
+            if not os.path.isfile(root / 'val' / 'images' / fname): raise FileNotFoundError(f"{notes}, line {i + 1}: {root / 'val' / 'images' / fname} does not exist")
+            listed.append((f'val/images/{fname}', wnid))
+        kept = set(_keep_images(root, [f for f, _ in listed]))
+        rows += [(f, w, True) for f, w in listed if f in kept]
     df = pd.DataFrame(rows, columns=['fname', 'label', 'is_valid'])
     df.insert(2, 'words', df.label.map(words))
     df.attrs.update(path=root, image_size=TINYIMAGENET_SIZE, size=int(size))
