@@ -453,14 +453,15 @@ def remove_stale_unpacks(cache:str|Path|None=None, # the cache folder; None: `ca
     for tmp in (cache.glob('.*') if cache.is_dir() else []):
         try: owner = json.loads((tmp / _OWNER).read_text())
         except (OSError, ValueError): continue   # not an unpack's, or its owner unknown: leave it
-        if owner.get('host') == socket.gethostname() and not _pid_alive(int(owner.get('pid', 0)) or os.getpid()):
+        pid = owner.get('pid') if isinstance(owner, dict) else None
+        if isinstance(pid, int) and owner.get('host') == socket.gethostname() and not _pid_alive(pid):
             shutil.rmtree(tmp, ignore_errors=True)
             removed.append(tmp)
     return removed
 
 # %% ../nbs/00_data.ipynb #4580da65
 def _extract(archive:Path, dest:Path):
-    "Unpack `archive` (tar or zip) into the folder `dest`, refusing members that would land outside it"
+    "Unpack `archive` (tar or zip) into the folder `dest`, every member kept inside it"
     try:
         if archive.name.lower().endswith('.zip'):
             with zipfile.ZipFile(archive) as z: z.extractall(dest)   # zipfile drops absolute paths and '..'
