@@ -6,19 +6,21 @@ Docs: https://hierlearn.github.io/hierlearn/data.html.md"""
 
 # %% ../nbs/00_data.ipynb #5ece4cef
 from __future__ import annotations
-import functools, gzip, hashlib, io, os, re, shutil, tarfile, tempfile, zlib
+import functools, gzip, hashlib, io, json, os, re, shutil, socket, tarfile, tempfile, warnings, zipfile, zlib
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Callable
 import numpy as np, pandas as pd
-from .core import check_choice
+from .core import check_choice, write_atomic, write_json_atomic
 from .hierarchy import CIFAR100_SUPERCLASSES, registered_hierarchy
 
 # %% auto #0
-__all__ = ['CIFAR10_CLASSES', 'CIFAR100_COARSE', 'CIFAR_ENV', 'IMAGE_SUFFIXES', 'Dataset', 'list_datasets', 'load_dataset',
-           'read_keel', 'dataset_table', 'make_long_tail', 'is_archive', 'cache_folder', 'unpack_archive', 'cifar_path',
-           'load_cifar', 'read_images']
+__all__ = ['CIFAR10_CLASSES', 'CIFAR100_COARSE', 'CIFAR_ENV', 'TINYIMAGENET_ENV', 'IMAGE_SUFFIXES', 'IMAGE_DATASETS',
+           'TINYIMAGENET_SIZE', 'Dataset', 'list_datasets', 'load_dataset', 'read_keel', 'dataset_table',
+           'make_long_tail', 'is_archive', 'cache_folder', 'remove_stale_unpacks', 'unpack_archive', 'ImageSource',
+           'image_path', 'cifar_path', 'load_cifar', 'read_images', 'load_tiny_imagenet', 'write_tiny_imagenet_fixture',
+           'load_images']
 
 # %% ../nbs/00_data.ipynb #e8aa6cfb
 class _RegisteredHierarchy:
@@ -381,26 +383,31 @@ def dataset_table()->pd.DataFrame:
     return pd.DataFrame(rows)
 
 # %% ../nbs/00_data.ipynb #bc9e0512
+def _plain(value)->str:
+    "`repr` of `value` with numpy scalars shown as the Python values they hold: 0, not np.int64(0)"
+    return repr(value.item() if isinstance(value, np.generic) else value)
+
 def make_long_tail(y, # class labels of the balanced (or any) set
                    imbalance_ratio:float=100, # ρ: largest class size over smallest in the result
                    profile:str='exp', # 'exp' (exponential decay) or 'step' (half the classes rare)
                    random_state=0, # seed or numpy Generator for picking samples within a class
                   )->np.ndarray:
     "Sorted positions of a long-tailed subset of `y` (the long-tailed CIFAR protocol)"
-    if not imbalance_ratio >= 1:
-        raise ValueError(f"imbalance_ratio must be >= 1 (largest class over smallest), got {imbalance_ratio!r}")
+    if isinstance(imbalance_ratio, bool) or not isinstance(imbalance_ratio, (int, float, np.number)) or not 1 <= imbalance_ratio < np.inf:
+        raise ValueError(f"imbalance_ratio must be a finite number >= 1 (largest class over smallest), got {_plain(imbalance_ratio)}")
     check_choice(profile, ('exp', 'step'), 'profile')
-    missing = pd.isna(pd.Series(np.asarray(y, dtype=object)))
+    y = np.asarray(y)
+    if y.ndim != 1: raise ValueError(f"y must hold one label per sample (1-D), got an array of shape {y.shape}")
+    missing = pd.isna(pd.Series(y.astype(object)))
     if missing.any():
         raise ValueError(f"y has {missing.sum()} missing labels (NaN or None), the first at position {int(np.flatnonzero(missing)[0])}; drop or fill them first")
-    y = np.asarray(y)
     classes, counts = np.unique(y, return_counts=True)
-    if len(classes) < 2: raise ValueError(f"A long tail needs at least 2 classes, y has {len(classes)}")
-    n_max, rank = counts.min(), np.arange(len(classes))
+    if len(classes) < 2: raise ValueError(f"A long tail needs at least 2 classes, y has {len(classes)}: {', '.join(map(_plain, classes))}")
+    n_max, rank = int(counts.min()), np.arange(len(classes))
     if n_max < imbalance_ratio:
         raise ValueError(f"imbalance_ratio={imbalance_ratio:g} needs at least {int(np.ceil(imbalance_ratio))} samples in every class "
                          f"(the head keeps the smallest class's size, the rarest class 1/ρ of it); y's smallest class "
-                         f"({classes[counts.argmin()]!r}) has {n_max}, so imbalance_ratio can be at most {n_max}")
+                         f"({_plain(classes[counts.argmin()])}) has {n_max}, so imbalance_ratio can be at most {n_max}")
     if profile == 'exp': sizes = n_max * (1 / imbalance_ratio) ** (rank / (len(classes) - 1))
     else: sizes = np.where(rank < len(classes) // 2, n_max, n_max / imbalance_ratio)
     rng = np.random.default_rng(random_state)
@@ -414,75 +421,192 @@ CIFAR100_COARSE = {fine: coarse for coarse, fines in CIFAR100_SUPERCLASSES.items
 
 # %% ../nbs/00_data.ipynb #1aa766fa
 CIFAR_ENV = 'HIERLEARN_CIFAR'
+TINYIMAGENET_ENV = 'HIERLEARN_TINYIMAGENET'
 IMAGE_SUFFIXES = ('.png', '.jpg', '.jpeg')
-_ARCHIVE_SUFFIXES = ('.tgz', '.tar.gz', '.tar')
-_LAYOUT = "train/<class>/*.png (or *.jpg) and test/<class>/*.png, as fastai's untar_data(URLs.CIFAR) unpacks it"
+_ARCHIVE_SUFFIXES = ('.tgz', '.tar.gz', '.tar', '.zip')
 
 def is_archive(path:str|Path # a file name
               )->bool:
-    "Whether `path` names a tar archive, by its suffix: .tgz, .tar.gz or .tar"
+    "Whether `path` names an archive, by its suffix: .tgz, .tar.gz, .tar or .zip"
     return str(path).lower().endswith(_ARCHIVE_SUFFIXES)
 
 def cache_folder()->Path:
     "hierlearn's cache folder: $XDG_CACHE_HOME/hierlearn, else ~/.cache/hierlearn"
     return Path(os.environ.get('XDG_CACHE_HOME') or Path.home() / '.cache').expanduser() / 'hierlearn'
 
+# %% ../nbs/00_data.ipynb #3b8c089a
+_OWNER = 'owner.json'   # in an unpack's temporary folder: the host and process id doing the unpacking
+
+def _pid_alive(pid:int)->bool:
+    "Whether process `pid` exists on this host (on Windows, where asking could end it, assume it does)"
+    if os.name == 'nt': return True
+    try: os.kill(pid, 0)
+    except ProcessLookupError: return False
+    except PermissionError: return True   # alive, another user's
+    return True
+
+def remove_stale_unpacks(cache:str|Path|None=None, # the cache folder; None: `cache_folder()`
+                        )->list[Path]:
+    "Remove the temporary folders of unpacks whose process is gone from this host (killed mid-way); the folders removed"
+    cache = cache_folder() if cache is None else Path(cache).expanduser()
+    removed = []
+    for tmp in (cache.glob('.*') if cache.is_dir() else []):
+        try: owner = json.loads((tmp / _OWNER).read_text())
+        except (OSError, ValueError): continue   # not an unpack's, or its owner unknown: leave it
+        pid = owner.get('pid') if isinstance(owner, dict) else None
+        if isinstance(pid, int) and owner.get('host') == socket.gethostname() and not _pid_alive(pid):
+            shutil.rmtree(tmp, ignore_errors=True)
+            removed.append(tmp)
+    return removed
+
 # %% ../nbs/00_data.ipynb #4580da65
-def unpack_archive(archive:str|Path, # a .tgz, .tar.gz or .tar file
+def _extract(archive:Path, dest:Path):
+    "Unpack `archive` (tar or zip) into the folder `dest`, every member kept inside it"
+    try:
+        if archive.name.lower().endswith('.zip'):
+            with zipfile.ZipFile(archive) as z: z.extractall(dest)   # zipfile drops absolute paths and '..'
+        else:
+            with tarfile.open(archive) as tar: tar.extractall(dest, filter='data')   # 'data': no absolute paths, links out or devices
+    except (tarfile.TarError, zipfile.BadZipFile, EOFError, zlib.error, gzip.BadGzipFile) as e:
+        raise ValueError(f"cannot unpack {archive}: {type(e).__name__}: {e}") from e
+
+def unpack_archive(archive:str|Path, # a .tgz, .tar.gz, .tar or .zip file
                    cache:str|Path|None=None, # where to unpack; None: `cache_folder()`
                   )->Path:
     "The folder `archive` unpacks to in `cache`: unpacked on the first call (into a temporary folder, then renamed into place), reused after"
     archive = Path(archive).expanduser()
-    if not archive.is_file(): raise FileNotFoundError(f"{archive} is not a file: expected a .tgz, .tar.gz or .tar archive")
-    if not is_archive(archive): raise ValueError(f"{archive} is not a .tgz, .tar.gz or .tar archive (by its name)")
+    if not archive.is_file(): raise FileNotFoundError(f"{archive} is not a file: expected a .tgz, .tar.gz, .tar or .zip archive")
+    if not is_archive(archive): raise ValueError(f"{archive} is not a .tgz, .tar.gz, .tar or .zip archive (by its name)")
     archive, cache = archive.resolve(), (cache_folder() if cache is None else Path(cache).expanduser())
     st = archive.stat()
     tag = hashlib.sha1(f'{archive}|{st.st_size}|{st.st_mtime_ns}'.encode()).hexdigest()[:10]   # a changed archive gets a new folder
     dest = cache / f"{archive.name.split('.')[0]}-{tag}"
     if dest.is_dir(): return dest   # only a finished unpack is ever renamed to this name
     cache.mkdir(parents=True, exist_ok=True)
+    remove_stale_unpacks(cache)
     tmp = Path(tempfile.mkdtemp(dir=cache, prefix=f'.{dest.name}-'))
     try:
-        try:
-            with tarfile.open(archive) as tar: tar.extractall(tmp, filter='data')   # 'data': no absolute paths, links out or devices
-        except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as e:
-            raise ValueError(f"cannot unpack {archive}: {type(e).__name__}: {e}") from e
-        try: tmp.rename(dest)
+        write_json_atomic(tmp / _OWNER, {'host': socket.gethostname(), 'pid': os.getpid()})
+        unpacked = tmp / 'unpacked'
+        unpacked.mkdir()   # made with the umask's permissions, unlike mkdtemp's 0700, and renamed with them
+        _extract(archive, unpacked)
+        try: unpacked.rename(dest)
         except OSError:
             if not dest.is_dir(): raise   # else another process finished first: use its folder
-    finally: shutil.rmtree(tmp, ignore_errors=True)   # gone already after the rename
+    finally: shutil.rmtree(tmp, ignore_errors=True)
     return dest
 
+# %% ../nbs/00_data.ipynb #c9850198
+@dataclass(frozen=True)
+class ImageSource:
+    "An image dataset as it lies on disk: its folder, what that folder holds, where to look for it, and its provenance"
+    folder:str # the dataset's own folder, e.g. 'cifar10' or 'tiny-imagenet-200'
+    env:str # the environment variable that may name it: its folder, a folder holding it, or an archive
+    needs:tuple # what the dataset's folder holds; a name ending in '/' is a folder
+    layout:str # the layout in words, for error messages
+    url:str|None # where fastai's `untar_data` downloads it from
+    source:str # where it comes from, with its citation
+    license:str # its terms of use
+
+    def holds(self, folder:Path # a folder to look at
+             )->bool:
+        "Whether `folder` is this dataset's folder: it holds everything `needs` names"
+        return all((folder / n).is_dir() if n.endswith('/') else (folder / n).is_file() for n in self.needs)
+
+    @property
+    def needs_text(self)->str:
+        "`needs` in words, e.g. 'train/ and test/ folders'"
+        text = ', '.join(self.needs[:-1]) + f' and {self.needs[-1]}'
+        return text + (' folders' if all(n.endswith('/') for n in self.needs) else '')
+
+IMAGE_DATASETS = {
+    'cifar10': ImageSource('cifar10', CIFAR_ENV, ('train/', 'test/'),
+        "cifar10/{train,test}/<class>/*.png (or *.jpg), as fastai's untar_data(URLs.CIFAR) unpacks it",
+        'https://s3.amazonaws.com/fast-ai-sample/cifar10.tgz',
+        'CIFAR-10 (Krizhevsky, Learning Multiple Layers of Features from Tiny Images, 2009)', 'no formal licence; cite the report'),
+    'cifar100': ImageSource('cifar100', CIFAR_ENV, ('train/', 'test/'),
+        "cifar100/{train,test}/<superclass>/<class>/*.png, as fastai's untar_data(URLs.CIFAR_100) unpacks it",
+        'https://s3.amazonaws.com/fast-ai-imageclas/cifar100.tgz',
+        'CIFAR-100 (Krizhevsky, Learning Multiple Layers of Features from Tiny Images, 2009)', 'no formal licence; cite the report'),
+    'tinyimagenet': ImageSource('tiny-imagenet-200', TINYIMAGENET_ENV, ('wnids.txt', 'words.txt', 'train/', 'val/'),
+        'tiny-imagenet-200/{wnids.txt, words.txt, train/<wnid>/images/*.JPEG, val/images/*.JPEG, val/val_annotations.txt}, '
+        "as the release's tiny-imagenet-200.zip unpacks",
+        'http://cs231n.stanford.edu/tiny-imagenet-200.zip',
+        'Tiny ImageNet (Le & Yang, Stanford CS231N, 2015), 200 classes of ImageNet (Deng et al., CVPR 2009)',
+        "ImageNet's terms: non-commercial research and education only"),
+} # name -> where the image dataset lies; `image_path` finds it, `load_cifar` and `load_tiny_imagenet` list it
+
 # %% ../nbs/00_data.ipynb #0ac73b1e
+def image_path(name:str, # a name from `IMAGE_DATASETS`: 'cifar10', 'cifar100' or 'tinyimagenet'
+               data:str|Path|None=None, # its folder, a folder holding it, or an archive; None: its environment variable, else fastai's data folder
+               download:bool=True, # download with fastai's `untar_data` when it is nowhere on disk
+              )->Path:
+    "The unpacked folder of image dataset `name`, from `data`, its environment variable or fastai's data folder; an archive is unpacked once into the cache"
+    check_choice(name, IMAGE_DATASETS, 'image dataset')
+    src = IMAGE_DATASETS[name]
+    base, origin = (data, 'data') if data is not None else (os.environ.get(src.env), f'${src.env}')
+    point = f"Point {origin} at the folder (or the .tgz or .zip archive) that holds {src.folder}/, laid out as {src.layout}."
+    if base:
+        where = Path(base).expanduser()
+        if not where.exists(): raise FileNotFoundError(f"{origin} is {base}, which does not exist. {point}")
+        if where.is_file() and not is_archive(where):
+            raise FileNotFoundError(f"{origin} is {base}, a file that is not a .tgz, .tar.gz, .tar or .zip archive. {point}")
+        folder = unpack_archive(where) if where.is_file() else where
+        for root in ([folder] if folder.name == src.folder else []) + [folder / src.folder]:   # its own folder, or one holding it
+            if src.holds(root): return root
+        unpacked = f" (unpacked into {folder}, which holds: {', '.join(sorted(p.name for p in folder.iterdir())) or 'nothing'})" if folder != where else ''
+        raise FileNotFoundError(f"{origin} is {base}{unpacked}, but {folder / src.folder} has no {src.needs_text}. {point}")
+    from fastai.data.external import untar_data, fastai_path
+    root = fastai_path('data') / src.folder
+    if src.holds(root): return root
+    hint = (f"Put it where this machine can read it ({src.layout}) and set {src.env} to its folder (or the .tgz or .zip archive), "
+            f"or pass that as `data` (`--data` on the command line).")
+    if not download: raise FileNotFoundError(f"{name} is not in fastai's data folder ({root}) and {src.env} is not set. {hint}")
+    try: return untar_data(src.url)
+    except Exception as e:
+        raise FileNotFoundError(f"{name} is not on this machine and downloading it failed ({type(e).__name__}: {e}). {hint}") from e
+
 def cifar_path(name:str='cifar10', # 'cifar10' or 'cifar100'
                data:str|Path|None=None, # a folder or archive holding `name`/; None: $HIERLEARN_CIFAR, else fastai's data folder
                download:bool=True, # download with fastai's `untar_data` when it is nowhere on disk
               )->Path:
-    "The unpacked CIFAR folder `name`, from `data`, $HIERLEARN_CIFAR or fastai's data folder; an archive is unpacked once into the cache"
+    "The unpacked CIFAR folder `name` (`image_path` for CIFAR)"
     check_choice(name, ('cifar10', 'cifar100'), 'CIFAR name')
-    base, origin = (data, 'data') if data is not None else (os.environ.get(CIFAR_ENV), f'${CIFAR_ENV}')
-    if base:
-        where = Path(base).expanduser()
-        if not where.exists():
-            raise FileNotFoundError(f"{origin} is {base}, which does not exist. Point {origin} at the folder (or the .tgz archive) "
-                                    f"that holds {name}/, with {_LAYOUT}.")
-        folder = unpack_archive(where) if where.is_file() and is_archive(where) else where
-        root = folder / name
-        if (root/'train').is_dir() and (root/'test').is_dir(): return root
-        unpacked = f" (unpacked into {folder}, which holds: {', '.join(sorted(p.name for p in folder.iterdir())) or 'nothing'})" if folder != where else ''
-        raise FileNotFoundError(f"{origin} is {base}{unpacked}, but {root} has no train/ and test/ folders. Point {origin} at the folder "
-                                f"(or the .tgz archive) that holds {name}/, with {_LAYOUT}.")
-    from fastai.data.external import untar_data, URLs, fastai_path
-    root = fastai_path('data') / name
-    if (root/'train').is_dir(): return root
-    hint = (f"Put CIFAR where this machine can read it ({_LAYOUT}) and set {CIFAR_ENV} to the folder (or the .tgz archive) holding "
-            f"{name}/, or pass that folder as `data` (`--data` on the command line).")
-    if not download: raise FileNotFoundError(f"{name} is not in fastai's data folder ({root}) and {CIFAR_ENV} is not set. {hint}")
-    try: return untar_data(URLs.CIFAR if name == 'cifar10' else URLs.CIFAR_100)
-    except Exception as e:
-        raise FileNotFoundError(f"{name} is not on this machine and downloading it failed ({type(e).__name__}: {e}). {hint}") from e
+    return image_path(name, data, download)
+
+# %% ../nbs/00_data.ipynb #19f6b8ee
+_IMAGE_MAGIC = (b'\xff\xd8\xff', b'\x89PNG\r\n\x1a\n')   # how a JPEG and a PNG file begin
+
+def _is_image(path:str)->bool:
+    "Whether the file `path` begins as a JPEG or PNG does"
+    with open(path, 'rb') as f: return f.read(8).startswith(_IMAGE_MAGIC)
+
+def _list_images(root:Path, # the dataset's folder, which the names are relative to
+                 folder:str, # the folder to list, relative to `root`, e.g. 'train'
+                )->list[str]:
+    "The files under `folder` named like images, relative to `root` with '/', in path order"
+    names = []
+    for top, _, files in os.walk(root / folder):
+        here = Path(os.path.relpath(top, root)).as_posix()
+        names += [f'{here}/{f}' for f in files if f.lower().endswith(IMAGE_SUFFIXES)]
+    return sorted(names, key=lambda name: name.split('/'))
+
+def _keep_images(root:Path, # the dataset's folder
+                 fnames:list[str], # files named like images, relative to `root`
+                )->list[str]:
+    "The `fnames` that are JPEG or PNG files; a warning counts and names the others (macOS `._*` files, broken downloads)"
+    ok = [_is_image(os.path.join(root, f)) for f in fnames]
+    if not all(ok):
+        skipped = [f for f, good in zip(fnames, ok) if not good]
+        warnings.warn(f"skipped {len(skipped)} file(s) under {root} named like images that are no JPEG or PNG, the first {skipped[0]}",
+                      stacklevel=3)
+    return [f for f, good in zip(fnames, ok) if good]
 
 # %% ../nbs/00_data.ipynb #6ccdd9bf
+def _class_folders(folder:Path, classes:set)->set:
+    "The names of the folders under `folder`, at any depth, that are named after one of `classes`"
+    return {d for _, dirs, _ in os.walk(folder) for d in dirs if d in classes}
+
 def load_cifar(name:str='cifar10', # 'cifar10' or 'cifar100'
                path:str|Path|None=None, # the unpacked folder (holding train/ and test/), or an archive holding `name`/; None: `cifar_path(name)`
                split:str='train', # 'train', 'test' or 'all' (both, with `is_valid` marking test images)
@@ -494,39 +618,164 @@ def load_cifar(name:str='cifar10', # 'cifar10' or 'cifar100'
     check_choice(label, ('fine', 'coarse'), 'label level')
     if name == 'cifar10' and label == 'coarse':
         raise ValueError("CIFAR-10 has no superclasses: use label='fine', or name='cifar100'")
-    if path is None or (is_archive(path) and Path(path).is_file()): path = cifar_path(name, data=path)
+    if path is not None and Path(path).is_file() and not is_archive(path):
+        raise FileNotFoundError(f"path is {path}, a file: pass the unpacked {name} folder (holding train/ and test/), "
+                                f"or a .tgz, .tar.gz, .tar or .zip archive holding {name}/")
+    if path is None or Path(path).is_file(): path = cifar_path(name, data=path)
     root, classes = Path(path), (CIFAR10_CLASSES if name == 'cifar10' else list(CIFAR100_COARSE))
-    rows = []
-    for part in (['train', 'test'] if split == 'all' else [split]):
-        folder = root / part
-        if not folder.is_dir():
-            raise FileNotFoundError(f"{folder} does not exist; {root} holds: "
+    parts = ['train', 'test'] if split == 'all' else [split]
+    for part in parts:
+        if not (root / part).is_dir():
+            raise FileNotFoundError(f"{root / part} does not exist; {root} holds: "
                                     f"{', '.join(sorted(p.name for p in root.iterdir())) if root.is_dir() else 'nothing (no such folder)'}")
-        rows += [(f.relative_to(root).as_posix(), f.parent.name, part == 'test') for f in sorted(folder.rglob('*'))
-                 if f.suffix.lower() in IMAGE_SUFFIXES and f.is_file()]
+    present = {part: _class_folders(root / part, set(classes)) for part in ('train', 'test') if (root / part).is_dir()}
+    if len(present) == 2 and present['train'] != present['test']:
+        lacking = {part: sorted(set().union(*present.values()) - found) for part, found in present.items()}
+        raise FileNotFoundError(f"{root}: train/ and test/ must hold the same class folders, but "
+                                + '; '.join(f"{part}/ lacks {missing}" for part, missing in lacking.items() if missing))
+    rows = []
+    for part in parts:
+        rows += [(f, f.split('/')[-2], part == 'test') for f in _keep_images(root, _list_images(root, part))]
     df = pd.DataFrame(rows, columns=['fname', 'fine', 'is_valid'])
     if df.empty: raise FileNotFoundError(f"No .png or .jpg images under {root} for split {split!r}")
     unknown = sorted(set(df['fine']) - set(classes))
     if unknown: raise ValueError(f"Folders {unknown} are not {name} classes; expected folders named like {classes[:5]}")
+    for part in parts:
+        empty = sorted(present[part] - set(df.fine[df.is_valid == (part == 'test')]))
+        if empty: raise FileNotFoundError(f"{root / part}: the class folders {empty} hold no images")
     if name == 'cifar100': df['coarse'] = df['fine'].map(CIFAR100_COARSE)
     df.insert(1, 'label', df[label])
-    df.attrs['path'] = root
+    df.attrs.update(path=root, image_size=32)
     return df
 
 # %% ../nbs/00_data.ipynb #fcb8873e
-def _read_rgb(path:Path)->np.ndarray:
+def _read_rgb(path:Path, # an image file
+              size:tuple, # the (height, width) it must have
+              resize:tuple|None, # the (height, width) to box-resize it to; None: keep `size`
+             )->np.ndarray|str:
+    "The image at `path` as an H×W×3 uint8 array (greyscale converted to RGB), or why it cannot be"
     from PIL import Image
-    with Image.open(path) as im: return np.asarray(im.convert('RGB'))
+    try:
+        with Image.open(path) as im:
+            if im.size != (size[1], size[0]): return f"{im.height}×{im.width}, not {size[0]}×{size[1]}"
+            im = im.convert('RGB')
+            if resize is not None and tuple(resize) != tuple(size):
+                factors = (size[1] / resize[1], size[0] / resize[0])
+                exact = all(f == int(f) for f in factors)   # whole blocks: their exact means (a resize rounds in fixed point)
+                im = im.reduce(tuple(map(int, factors))) if exact else im.resize((resize[1], resize[0]), Image.Resampling.BOX)
+            return np.asarray(im)
+    except (OSError, SyntaxError, ValueError) as e: return f"cannot be decoded ({type(e).__name__}: {e})"   # a truncated or corrupt file
 
 def read_images(root:str|Path, # the folder the names are relative to (`df.attrs['path']` of `load_cifar`)
                 fnames, # image file names, relative to `root`
                 size:tuple=(32, 32), # the height and width every image must have
+                resize:tuple|None=None, # the height and width to box-resize every image to; None: keep `size`
                )->np.ndarray:
-    "The images `fnames` as an N×H×W×3 uint8 array, decoded on threads; a clear error for an image of another size"
+    "The images `fnames` as an N×H×W×3 uint8 array, decoded on threads; a clear error for an image that is corrupt or of another size"
     from fastcore.parallel import parallel
     root, fnames = Path(root), list(fnames)
-    if not fnames: return np.zeros((0, *size, 3), np.uint8)
-    imgs = parallel(_read_rgb, [root / f for f in fnames], threadpool=True, n_workers=min(16, os.cpu_count() or 1))
-    bad = [i for i, im in enumerate(imgs) if im.shape != (*size, 3)]
-    if bad: raise ValueError(f"expected {size[0]}×{size[1]} RGB images; {len(bad)} are not, e.g. {fnames[bad[0]]} ({imgs[bad[0]].shape})")
+    if not fnames: return np.zeros((0, *(resize or size), 3), np.uint8)
+    read = functools.partial(_read_rgb, size=tuple(size), resize=resize)
+    imgs = parallel(read, [root / f for f in fnames], threadpool=True, n_workers=min(16, os.cpu_count() or 1))
+    bad = [i for i, im in enumerate(imgs) if isinstance(im, str)]
+    if bad: raise ValueError(f"expected {size[0]}×{size[1]} images that decode; {len(bad)} of {len(fnames)} under {root} are not, "
+                             f"e.g. {fnames[bad[0]]}: {imgs[bad[0]]}")
     return np.stack(imgs)
+
+# %% ../nbs/00_data.ipynb #cf78c5a5
+TINYIMAGENET_SIZE = 64 # the side of every Tiny ImageNet image, in pixels
+
+def _read_lines(path:Path)->list[list[str]]:
+    "The non-empty lines of the text file `path`, split at tabs"
+    return [line.split('\t') for line in path.read_text().splitlines() if line.strip()]
+
+def load_tiny_imagenet(path:str|Path|None=None, # its folder, a folder holding tiny-imagenet-200/, or an archive; None: `image_path('tinyimagenet')`
+                       split:str='train', # 'train', 'val' or 'all' (both, with `is_valid` marking validation images)
+                       size:int=64, # the side of the images `load_images` returns: 64 as released, 32 for ImageNet32-style box downsampling
+                      )->pd.DataFrame:
+    "Image paths (relative to `df.attrs['path']`), wnid labels and their words of Tiny ImageNet, as `load_cifar` lists CIFAR"
+    check_choice(split, ('train', 'val', 'all'), 'split')
+    if not (isinstance(size, (int, np.integer)) and 1 <= size <= TINYIMAGENET_SIZE):
+        raise ValueError(f"size must be a whole number of pixels from 1 to {TINYIMAGENET_SIZE} (64: as released, 32: ImageNet32-style), got {size!r}")
+    root = image_path('tinyimagenet', data=path, download=path is None)
+    wnids = [w[0].strip() for w in _read_lines(root / 'wnids.txt')]
+    words = {w[0].strip(): w[1].strip() for w in _read_lines(root / 'words.txt') if len(w) > 1}
+    unnamed = [w for w in wnids if w not in words]
+    if unnamed: raise ValueError(f"{root / 'words.txt'} has no words for {len(unnamed)} wnid(s) of wnids.txt, e.g. {unnamed[0]}")
+    rows = []
+    if split in ('train', 'all'):
+        missing = [w for w in wnids if not (root / 'train' / w / 'images').is_dir()]
+        if missing: raise FileNotFoundError(f"{root / 'train'} has no images/ folder for {len(missing)} class(es) of wnids.txt: {missing[:5]}")
+        extra = sorted({p.name for p in (root / 'train').iterdir() if p.is_dir()} - set(wnids))
+        if extra: raise ValueError(f"{root / 'train'} has folders that wnids.txt does not list: {extra[:5]}")
+        for w in wnids:
+            files = _keep_images(root, _list_images(root, f'train/{w}/images'))
+            if not files: raise FileNotFoundError(f"{root / 'train' / w / 'images'} holds no images")
+            rows += [(f, w, False) for f in files]
+    if split in ('val', 'all'):
+        notes = root / 'val' / 'val_annotations.txt'
+        if not notes.is_file(): raise FileNotFoundError(f"{notes} does not exist: it names the class of every validation image")
+        known, listed = set(wnids), []
+        for i, line in enumerate(notes.read_text().splitlines()):
+            if not line.strip(): continue
+            fname, wnid = (line.split('\t') + [''])[:2]
+            if wnid not in known: raise ValueError(f"{notes}, line {i + 1}: {fname} is labelled {wnid!r}, which wnids.txt does not list")
+            if not os.path.isfile(root / 'val' / 'images' / fname): raise FileNotFoundError(f"{notes}, line {i + 1}: {root / 'val' / 'images' / fname} does not exist")
+            listed.append((f'val/images/{fname}', wnid))
+        kept = set(_keep_images(root, [f for f, _ in listed]))
+        rows += [(f, w, True) for f, w in listed if f in kept]
+    df = pd.DataFrame(rows, columns=['fname', 'label', 'is_valid'])
+    df.insert(2, 'words', df.label.map(words))
+    df.attrs.update(path=root, image_size=TINYIMAGENET_SIZE, size=int(size))
+    return df
+
+# %% ../nbs/00_data.ipynb #8bbaff70
+_FIXTURE_WNIDS = {'n02124075': 'Egyptian cat', 'n04067472': 'reel', 'n04540053': 'volleyball',
+                  'n04099969': 'rocking chair, rocker', 'n07749582': 'lemon'} # the first wnids of the release, with their words
+
+def write_tiny_imagenet_fixture(root:str|Path, # the folder to write (created): becomes tiny-imagenet-200/'s stand-in
+                                n_classes:int=3, # classes (wnids taken from the real release's first ones)
+                                n_train:int=4, # training images per class
+                                n_val:int=2, # validation images per class
+                                n_grey:int=1, # how many of each class's training images are greyscale JPEGs
+                                seed:int=0, # seed of the pixels
+                               )->Path:
+    "Write random 64×64 JPEGs in Tiny ImageNet's release layout, with wnids.txt, words.txt and val_annotations.txt; returns `root`"
+    from PIL import Image
+    if not 1 <= n_classes <= len(_FIXTURE_WNIDS): raise ValueError(f"n_classes must be between 1 and {len(_FIXTURE_WNIDS)}, got {n_classes}")
+    root, rng = Path(root), np.random.default_rng(seed)
+    wnids = list(_FIXTURE_WNIDS)[:n_classes]
+    def save(path, grey=False):
+        pixels = rng.integers(0, 256, (64, 64) if grey else (64, 64, 3), dtype=np.uint8)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(pixels).save(path, quality=90)
+    for w in wnids:
+        for i in range(n_train): save(root / 'train' / w / 'images' / f'{w}_{i}.JPEG', grey=i < n_grey)
+    notes = []
+    for i in range(n_val * n_classes):
+        save(root / 'val' / 'images' / f'val_{i}.JPEG')
+        notes.append(f'val_{i}.JPEG\t{wnids[i % n_classes]}\t0\t0\t63\t63')
+    (root / 'val' / 'val_annotations.txt').write_text('\n'.join(notes) + '\n')
+    (root / 'wnids.txt').write_text('\n'.join(wnids) + '\n')
+    (root / 'words.txt').write_text(''.join(f'{w}\t{words}\n' for w, words in _FIXTURE_WNIDS.items()))
+    return root
+
+# %% ../nbs/00_data.ipynb #ace0cc0e
+def load_images(df:pd.DataFrame, # a frame of `load_tiny_imagenet` or `load_cifar`: file names relative to `df.attrs['path']`
+                cache:bool=True, # keep the array as a .npy file beside the dataset's folder, and read it from there next time
+               )->np.ndarray:
+    "The images `df` lists, in its row order, as an N×S×S×3 uint8 array, S = `df.attrs['size']` (box-downsampled from the stored size)"
+    root, stored = Path(df.attrs['path']), df.attrs['image_size']
+    size, fnames = df.attrs.get('size', stored), df.fname.tolist()
+    key = hashlib.sha1('\n'.join(fnames).encode()).hexdigest()[:12]   # the files, in order: another list gets another file
+    npy = root.parent / f'{root.name}-{size}px-{key}.npy'
+    if cache and npy.is_file():
+        try:
+            images = np.load(npy)
+            if images.shape == (len(fnames), size, size, 3) and images.dtype == np.uint8: return images
+        except (OSError, ValueError): pass   # unreadable: decode again and rewrite it
+    images = read_images(root, fnames, size=(stored, stored), resize=(size, size))
+    if cache:
+        try: write_atomic(npy, lambda p: np.save(p, images))
+        except OSError as e: warnings.warn(f"cannot cache the decoded images as {npy} ({e}); they will be decoded again next time", stacklevel=2)
+    return images

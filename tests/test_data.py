@@ -62,6 +62,27 @@ def test_make_long_tail_returns_positions_for_any_labels():
     with pytest.raises(UnknownNameError, match="'step'"): make_long_tail(y, profile='steps')
 
 
+LONG_TAIL_CASES = {  # id: (arguments, exception, what the message says); no message shows a numpy type's repr
+    'an infinite ratio': (dict(y=[0] * 5 + [1] * 5, imbalance_ratio=float('inf')), ValueError, 'a finite number >= 1.*got inf$'),
+    'a ratio that is not a number': (dict(y=[0] * 5 + [1] * 5, imbalance_ratio=float('nan')), ValueError, 'got nan$'),
+    'a numpy ratio below 1': (dict(y=[0] * 5 + [1] * 5, imbalance_ratio=np.float64(0.5)), ValueError, 'got 0.5$'),
+    'a ratio given as text': (dict(y=[0] * 5 + [1] * 5, imbalance_ratio='10'), ValueError, "got '10'$"),
+    'a ratio given as True': (dict(y=[0] * 5 + [1] * 5, imbalance_ratio=True), ValueError, 'got True$'),
+    'a 2-D y': (dict(y=np.zeros((4, 2))), ValueError, r'one label per sample \(1-D\), got an array of shape \(4, 2\)'),
+    'one class only': (dict(y=np.zeros(5, dtype=np.int64)), ValueError, 'at least 2 classes, y has 1: 0$'),
+    'a class too small for the ratio': (dict(y=np.array([0] * 5 + [1] * 3), imbalance_ratio=10), ValueError,
+                                        r"smallest class \(1\) has 3, so imbalance_ratio can be at most 3$"),
+    'missing labels': (dict(y=[0, 1, None, 1, 0]), ValueError, '1 missing labels .* at position 2'),
+    'an unknown profile': (dict(y=[0] * 5 + [1] * 5, imbalance_ratio=2, profile='steps'), UnknownNameError, "Did you mean 'step'"),
+}
+
+
+@pytest.mark.parametrize('kwargs,error,message', LONG_TAIL_CASES.values(), ids=LONG_TAIL_CASES.keys())
+def test_make_long_tail_refuses_bad_input_with_a_plain_message(kwargs, error, message):
+    with pytest.raises(error, match=message) as info: make_long_tail(**kwargs)
+    assert 'np.' not in str(info.value)
+
+
 def test_the_shipped_taxonomies_cover_the_named_multiclass_sets():
     "test_every_dataset_is_consistent checks their labels are the leaves; here, that there are such sets to check"
     assert {n for n in list_datasets() if load_dataset(n).hierarchy is not None} >= {'ecoli', 'yeast', 'glass', 'vehicle'}
@@ -230,7 +251,8 @@ def test_concurrent_unpacks_agree(tmp_path, cache):
 
 
 def test_bad_archives_and_paths_are_named(tmp_path, cache):
-    with pytest.raises(ValueError, match='not a .tgz'): unpack_archive(tmp_path.joinpath('x.zip').write_bytes(b'PK') and tmp_path / 'x.zip')
+    with pytest.raises(ValueError, match='not a .tgz, .tar.gz, .tar or .zip'): unpack_archive(tmp_path.joinpath('x.rar').write_bytes(b'Rar!') and tmp_path / 'x.rar')
+    with pytest.raises(ValueError, match='cannot unpack .*x.zip: BadZipFile'): unpack_archive(tmp_path.joinpath('x.zip').write_bytes(b'PK') and tmp_path / 'x.zip')
     broken = tmp_path / 'broken.tgz'; broken.write_bytes(b'\x1f\x8b' + b'0' * 50)
     with pytest.raises(ValueError, match='cannot unpack .*broken.tgz'): cifar_path('cifar10', data=broken)
     with pytest.raises(FileNotFoundError, match='does not exist'): cifar_path('cifar10', data=tmp_path / 'missing.tgz')
