@@ -6,7 +6,8 @@ Docs: https://hierlearn.github.io/hierlearn/cli.html.md"""
 
 # %% ../nbs/08_cli.ipynb #767d6b94
 from __future__ import annotations
-import argparse, importlib, os, sys, tempfile, textwrap
+import argparse, importlib, os, shutil, sys, tempfile, textwrap
+from functools import partial
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -116,10 +117,11 @@ def _runs(names:list # experiments' names
     return ' and '.join(f'`hierlearn run {n}`' for n in names)
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog='hierlearn', description='Run the experiments of the hierlearn book.')
+    narrow = partial(argparse.HelpFormatter, width=min(100, shutil.get_terminal_size().columns - 2))   # help and usage in 100 columns at most
+    p = argparse.ArgumentParser(prog='hierlearn', description='Run the experiments of the hierlearn book.', formatter_class=narrow)
     p.add_argument('--version', action='version', version=f'%(prog)s {__version__}')
     sub = p.add_subparsers(dest='command', required=True)
-    r = sub.add_parser('run', help='run an experiment (default: %s)' % DEFAULT_EXPERIMENT)
+    r = sub.add_parser('run', help='run an experiment (default: %s)' % DEFAULT_EXPERIMENT, formatter_class=narrow)
     r.add_argument('experiment', nargs='?', default=DEFAULT_EXPERIMENT, help='experiment name (see --list)')
     r.add_argument('--list', action='store_true', help='list the experiments and exit')
     r.add_argument('--quick', action='store_true', help='a small version of the run, for a smoke test')
@@ -130,7 +132,7 @@ def _parser() -> argparse.ArgumentParser:
     for option, names in _option_owners().values():
         if tuple(names) not in groups: groups[tuple(names)] = r.add_argument_group(f"options of {_runs(names)} only")
         groups[tuple(names)].add_argument(option.flag, **option.kwargs)
-    d = sub.add_parser('datasets', help='list the bundled datasets with sizes and imbalance ratios, or describe one')
+    d = sub.add_parser('datasets', help='list the bundled datasets with sizes and imbalance ratios, or describe one', formatter_class=narrow)
     d.add_argument('name', nargs='?', help="a dataset's name: print its source, licence and class counts")
     return p
 

@@ -33,6 +33,13 @@ def test_version():
     assert r.stdout.strip() == f"hierlearn {hierlearn.__version__}"
 
 
+@pytest.mark.parametrize("args", [("--help",), ("run", "--help"), ("run", "--epochs", "0")])
+def test_help_and_usage_fit_in_100_columns_on_a_wide_terminal(args):
+    r = hierlearn_cli(*args, env={"COLUMNS": "240"})
+    assert "usage: hierlearn" in r.stdout + r.stderr
+    assert max(map(len, lines(r.stdout + r.stderr))) <= COLUMNS
+
+
 def test_misspelt_experiment_gets_did_you_mean():
     r = hierlearn_cli("run", "hierachy")
     assert r.returncode == 1
