@@ -6,12 +6,14 @@ Docs: https://hierlearn.github.io/hierlearn/cli.html.md"""
 
 # %% ../nbs/08_cli.ipynb #767d6b94
 from __future__ import annotations
-import argparse, importlib, tempfile, textwrap
+import argparse, importlib, os, shutil, sys, tempfile, textwrap
+from functools import partial
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
+from . import __version__
 from .core import check_choice, UnknownNameError
-from .data import dataset_table, load_dataset
+from .data import CIFAR_ENV, dataset_table, list_datasets, load_dataset
 
 # %% auto #0
 __all__ = ['LONGTAIL_METHOD_NAMES', 'EXPERIMENTS', 'DEFAULT_EXPERIMENT', 'Experiment', 'Option', 'get_experiment', 'main']
@@ -48,18 +50,36 @@ def _ratio(text:str) -> int|float:
     if not rho > 1: raise argparse.ArgumentTypeError(f"must be larger than 1, got {text}")
     return int(rho) if rho.is_integer() else rho
 
+def _positive(text:str) -> int:
+    "An argparse type: a whole number from 1 up (a number of epochs)"
+    try: n = int(text)
+    except ValueError: raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+    if n < 1: raise argparse.ArgumentTypeError(f"must be at least 1, got {n}")
+    return n
+
+def _existing(text:str) -> Path:
+    "An argparse type: a path that exists (a folder or an archive of data)"
+    path = Path(text).expanduser()
+    if not text.strip() or not path.exists(): raise argparse.ArgumentTypeError(f"{text!r} does not exist")
+    return path
+
+_CIFAR_DATA = Option('--data', dict(dest='data', type=_existing, metavar='PATH',
+                                    help=f"folder or .tgz archive holding cifar10/ (and cifar100/); default: ${CIFAR_ENV}, else fastai's data "
+                                         "folder; --quick without either runs on a generated fixture"))
+
 EXPERIMENTS = {e.name: e for e in [
     Experiment('credit', 'credit:run_credit', "deep model vs tree vs forest vs logistic regression on public credit data (F1 at 0.5 and tuned)", '01_imbalance'),
     Experiment('samplers', 'samplers:run_samplers', "14 samplers × kNN/tree/forest/MLP + 4 balanced ensembles on 30 KEEL sets and the credit data (Kovács protocol, mean ranks, CD plots)", '02_sampling'),
     Experiment('generative', 'generative:run_generative', "none / random over / SMOTE / AE / VAE / GAN over-sampling with tree, forest and the fastai MLP on KEEL and credit data", '04_gan'),
-    Experiment('longtail', 'longtail:run_longtail', "CIFAR-10/100-LT with ResNet-32, the LDAM-DRW recipe: cross-entropy vs the long-tail losses (GPU; --quick runs a CPU fixture)", '05a_longtail',
+    Experiment('longtail', 'longtail:run_longtail', "CIFAR-10/100-LT with ResNet-32, the LDAM-DRW recipe: cross-entropy vs the long-tail losses (GPU; --quick without data: a CPU fixture)", '05a_longtail',
                options=(Option('--dataset', dict(dest='datasets', nargs='+', choices=('cifar10', 'cifar100'), metavar='NAME', help='cifar10 and/or cifar100; default: both (quick: cifar10)')),
                         Option('--ratio', dict(dest='ratios', nargs='+', type=_ratio, metavar='RHO', help='imbalance ratios; default: 100 10 (quick: 10)')),
                         Option('--method', dict(dest='methods', nargs='+', choices=LONGTAIL_METHOD_NAMES, metavar='METHOD', help=f"from {', '.join(LONGTAIL_METHOD_NAMES)}; default: all (quick: ce ldam_drw)")),
-                        Option('--epochs', dict(dest='epochs', type=int, metavar='N', help='default: 200 (quick: 6)')),
-                        Option('--data', dict(dest='data', type=Path, metavar='PATH', help='folder or archive holding CIFAR (default: $HIERLEARN_CIFAR, else fastai\'s data folder)')))),
+                        Option('--epochs', dict(dest='epochs', type=_positive, metavar='N', help='default: 200 (quick: 6)')),
+                        _CIFAR_DATA)),
     Experiment('hierarchy', 'hierarchy:run_hierarchy', "flat cross-entropy vs every ingraining method, CRM, HiClass and sibling over-sampling on the taxonomy datasets", '07a_experiments_hierarchy'),
-    Experiment('images', 'images:run_images', "CIFAR-10 (JPEG) learning curves (10-500 images per class) and long tails (ρ 10, 100): CE vs every hierarchy method, balanced softmax / LDAM-DRW and a random control tree; ResNet-8 on the CPU, 3 seeds (--quick: a fixture when CIFAR is absent)", '07b_experiments_images'),
+    Experiment('images', 'images:run_images', "CIFAR-10 (JPEG) learning curves (10-500 images per class) and long tails (ρ 10, 100): CE vs every hierarchy method, balanced softmax / LDAM-DRW and a random control tree; ResNet-8 on the CPU, 3 seeds (--quick without data: a fixture)", '07b_experiments_images',
+               options=(_CIFAR_DATA,)),
 ]}
 DEFAULT_EXPERIMENT = 'credit'
 
@@ -78,82 +98,130 @@ def _seed(text:str # what the user typed after --seed
     if not 0 <= seed < 2**32: raise argparse.ArgumentTypeError(f"must be from 0 to {2**32 - 1}, got {seed}")
     return seed
 
+def _folder(text:str # what the user typed after --out
+           ) -> Path:
+    "An argparse type: a folder's path; an empty one is refused (it would mean the current folder)"
+    if not text.strip(): raise argparse.ArgumentTypeError("must name a folder, got an empty path")
+    return Path(text).expanduser()
+
+def _option_owners() -> dict:
+    "Each experiment option's flag -> the `Option` and the names of the experiments that take it"
+    owners = {}
+    for e in EXPERIMENTS.values():
+        for o in e.options: owners.setdefault(o.flag, (o, []))[1].append(e.name)
+    return owners
+
+def _runs(names:list # experiments' names
+         ) -> str:
+    "How a message names these experiments' commands"
+    return ' and '.join(f'`hierlearn run {n}`' for n in names)
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog='hierlearn', description='Run the experiments of the hierlearn book.')
+    narrow = partial(argparse.HelpFormatter, width=min(100, shutil.get_terminal_size().columns - 2))   # help and usage in 100 columns at most
+    p = argparse.ArgumentParser(prog='hierlearn', description='Run the experiments of the hierlearn book.', formatter_class=narrow)
+    p.add_argument('--version', action='version', version=f'%(prog)s {__version__}')
     sub = p.add_subparsers(dest='command', required=True)
-    r = sub.add_parser('run', help='run an experiment (default: %s)' % DEFAULT_EXPERIMENT)
+    r = sub.add_parser('run', help='run an experiment (default: %s)' % DEFAULT_EXPERIMENT, formatter_class=narrow)
     r.add_argument('experiment', nargs='?', default=DEFAULT_EXPERIMENT, help='experiment name (see --list)')
     r.add_argument('--list', action='store_true', help='list the experiments and exit')
     r.add_argument('--quick', action='store_true', help='a small version of the run, for a smoke test')
-    r.add_argument('--out', type=Path, default=None, help='output folder (default: hierlearn_out/EXPERIMENT, or hierlearn_out/EXPERIMENT-quick with --quick)')
+    r.add_argument('--out', type=_folder, default=None, help='output folder (default: hierlearn_out/EXPERIMENT, or hierlearn_out/EXPERIMENT-quick with --quick)')
     r.add_argument('--seed', type=_seed, default=0, help='random seed (default: 0)')
     r.add_argument('--device', choices=['cpu', 'cuda'], default=None, help='torch device (default: CUDA when available)')
-    for e in EXPERIMENTS.values():
-        if not e.options: continue
-        g = r.add_argument_group(f'options of `hierlearn run {e.name}` only')
-        for o in e.options: g.add_argument(o.flag, **o.kwargs)
-    d = sub.add_parser('datasets', help='list the bundled datasets with sizes and imbalance ratios, or describe one')
+    groups = {}
+    for option, names in _option_owners().values():
+        if tuple(names) not in groups: groups[tuple(names)] = r.add_argument_group(f"options of {_runs(names)} only")
+        groups[tuple(names)].add_argument(option.flag, **option.kwargs)
+    d = sub.add_parser('datasets', help='list the bundled datasets with sizes and imbalance ratios, or describe one', formatter_class=narrow)
     d.add_argument('name', nargs='?', help="a dataset's name: print its source, licence and class counts")
     return p
 
 # %% ../nbs/08_cli.ipynb #5626f5a8
+def _error(message:str # what is wrong, and what to do about it
+          ) -> SystemExit:
+    "A `SystemExit` whose message, 'hierlearn: `message`', is wrapped into lines of at most 100 columns"
+    return SystemExit(textwrap.fill(f'hierlearn: {message}', 100, break_long_words=False, break_on_hyphens=False))
+
 def _check_device(device):
     if device == 'cuda':
         import torch
-        if not torch.cuda.is_available(): raise SystemExit("hierlearn: --device cuda was asked for, but torch sees no CUDA GPU here; use --device cpu")
+        if not torch.cuda.is_available(): raise _error("--device cuda was asked for, but torch sees no CUDA GPU here; use --device cpu")
     return device
+
+def _check_cifar_pointer(exp:Experiment, # the experiment about to run
+                         data:Path|None, # what --data gave
+                        ):
+    "For an experiment that reads CIFAR, an error when $HIERLEARN_CIFAR (not overridden by --data) names a path that does not exist"
+    if data is not None or 'data' not in {o.kwargs['dest'] for o in exp.options}: return
+    pointer = os.environ.get(CIFAR_ENV)
+    if pointer and not Path(pointer).expanduser().exists():
+        raise _error(f"${CIFAR_ENV} is {pointer}, which does not exist; point it at the folder or .tgz archive "
+                     "holding cifar10/, or give --data")
 
 def _writable_folder(out:Path # the folder --out names
                     ) -> Path:
     "`out`, created if needed, or a one-line `SystemExit` saying why it cannot hold the results (before any work starts)"
-    if out.exists() and not out.is_dir(): raise SystemExit(f"hierlearn: --out {out} is a file, not a folder; give a folder for the results")
+    if out.exists() and not out.is_dir(): raise _error(f"--out {out} is a file, not a folder; give a folder for the results")
     try:
         out.mkdir(parents=True, exist_ok=True)
         tempfile.TemporaryFile(dir=out).close()
-    except OSError as e: raise SystemExit(f"hierlearn: cannot write the results to --out {out}: {e.strerror or e}") from None
+    except OSError as e: raise _error(f"cannot write the results to --out {out}: {e.strerror or e}") from None
     return out
 
 # %% ../nbs/08_cli.ipynb #3c6c5d29
 def _datasets_listing() -> str:
-    "`dataset_table` for an 80-column terminal: name, kind, samples, classes, imbalance ratio, whether a hierarchy ships"
-    t, w = dataset_table(), 31
-    rows = [f"{'name':{w}} {'kind':10} {'samples':>7} {'classes':>7} {'imbalance':>9} hierarchy"]
-    rows += [f"{r.name:{w}} {r.kind:10} {r.n_samples:>7,} {r.n_classes:>7} {r.imbalance_ratio:>9,.2f} {'yes' if r.hierarchy else ''}"
+    "`dataset_table` for an 80-column terminal: name (as wide as the longest), kind, samples, classes, imbalance ratio, whether a hierarchy ships"
+    t = dataset_table()
+    w = max(t.name.str.len().max(), len('name'))
+    rows = [f"{'name':{w}} {'kind':10} {'samples':>7} {'classes':>7} {'imbalance':>9} tree"]
+    rows += [f"{r.name:{w}} {r.kind:10} {r.n_samples:>7,} {r.n_classes:>7} {r.imbalance_ratio:>9,.2f} {'yes' if r.hierarchy else ''}".rstrip()
              for r in t.itertuples()]
-    return '\n'.join(rows) + f"\n\n{len(t)} datasets; imbalance: largest class over smallest.\n`hierlearn datasets NAME` describes one."
+    return '\n'.join(rows + ['', f"{len(t)} datasets; imbalance: largest class over smallest.",
+                              "tree: an expert label hierarchy ships with the dataset.", "`hierlearn datasets NAME` describes one."])
 
 def _describe_dataset(name:str # a name from `list_datasets()`
                      ) -> str:
     "A dataset's provenance and class counts, for `hierlearn datasets NAME`"
-    ds = load_dataset(name)
+    ds = load_dataset(check_choice(name, list_datasets(), 'dataset', ' `hierlearn datasets` lists them all.'))
     fields = {'classes': ', '.join(f'{c}: {n:,}' for c, n in ds.class_counts.items()), 'source': ds.source, 'licence': ds.license}
     return '\n'.join([f"{ds.name}: {len(ds.X):,} samples, {ds.X.shape[1]} features, imbalance ratio {ds.imbalance_ratio:,.2f}"] +
                      [textwrap.fill(text, 80, initial_indent=f'{field:10}', subsequent_indent=' ' * 10) for field, text in fields.items()])
 
 # %% ../nbs/08_cli.ipynb #cc30e38f
 def _experiment_options(args, exp:Experiment) -> dict:
-    "The options given for `exp`, by parameter name; a one-line `SystemExit` for an option of another experiment"
-    for e in EXPERIMENTS.values():
-        for o in e.options:
-            if e is not exp and getattr(args, o.kwargs['dest']) is not None:
-                raise SystemExit(f"hierlearn: {o.flag} is an option of `hierlearn run {e.name}`, not of `{exp.name}`")
+    "The options given for `exp`, by parameter name; a one-line `SystemExit` for an option of other experiments"
+    for option, names in _option_owners().values():
+        if exp.name not in names and getattr(args, option.kwargs['dest']) is not None:
+            raise _error(f"{option.flag} is an option of {_runs(names)}, not of `{exp.name}`")
     return {o.kwargs['dest']: getattr(args, o.kwargs['dest']) for o in exp.options if getattr(args, o.kwargs['dest']) is not None}
+
+def _run(args):
+    "`hierlearn run`: every check on the arguments first, then the output folder, then the experiment"
+    if args.list:
+        for e in EXPERIMENTS.values(): print(textwrap.fill(f'{e.description} (chapter {e.chapter})', 80, initial_indent=f'{e.name:11} ', subsequent_indent=' ' * 12))
+        return
+    try: exp = get_experiment(args.experiment)
+    except UnknownNameError as e: raise _error(e) from None
+    options = _experiment_options(args, exp)
+    _check_cifar_pointer(exp, args.data)
+    device = _check_device(args.device)
+    out = args.out or Path('hierlearn_out')/(exp.name + ('-quick' if args.quick else ''))   # a smoke test never overwrites a full run
+    new = not out.exists()
+    try: exp.run(_writable_folder(out), quick=args.quick, seed=args.seed, device=device, **options)
+    except FileNotFoundError as e:   # data that are not where the experiment looked
+        if new and not any(out.iterdir()): out.rmdir()   # nothing written: no empty folder left behind
+        raise _error(e) from None
 
 def main(argv=None, # the command line without the program name; None: sys.argv[1:]
         ):
     "Entry point of the `hierlearn` command"
     args = _parser().parse_args(argv)
-    if args.command == 'datasets':
+    try:
+        if args.command == 'run': return _run(args)
         try: print(_describe_dataset(args.name) if args.name else _datasets_listing())
-        except UnknownNameError as e: raise SystemExit(f"hierlearn: {e}") from None
-        return
-    if args.list:
-        for e in EXPERIMENTS.values(): print(textwrap.fill(f'{e.description} (chapter {e.chapter})', 80, initial_indent=f'{e.name:11} ', subsequent_indent=' ' * 12))
-        return
-    try: exp = get_experiment(args.experiment)
-    except UnknownNameError as e: raise SystemExit(f"hierlearn: {e}") from None
-    options = _experiment_options(args, exp)
-    out = _writable_folder(args.out or Path('hierlearn_out')/(exp.name + ('-quick' if args.quick else '')))   # a smoke test never overwrites a full run
-    exp.run(out, quick=args.quick, seed=args.seed, device=_check_device(args.device), **options)
+        except UnknownNameError as e: raise _error(e) from None
+    except KeyboardInterrupt:   # Ctrl-C: one line, not a traceback; finished runs are on disk, so the same command resumes
+        print('hierlearn: interrupted; run the same command again to resume', file=sys.stderr)
+        raise SystemExit(130) from None
 
 if __name__ == '__main__' and getattr(globals().get('__spec__'), 'name', None) == 'hierlearn.cli': main()   # `python -m hierlearn.cli`, e.g. under `accelerate launch`

@@ -6,7 +6,7 @@ Docs: https://hierlearn.github.io/hierlearn/longtail.html.md"""
 
 # %% ../nbs/05a_longtail.ipynb #ca01802f
 from __future__ import annotations
-import time, warnings
+import os, time, warnings
 from functools import partial
 from pathlib import Path
 import numpy as np, pandas as pd
@@ -35,9 +35,10 @@ from .data import load_cifar, cifar_path, read_images, make_long_tail, CIFAR10_C
 from .losses import ClassBalancedLoss, LDAMLoss, DRWCallback, LogitAdjustedLoss, BalancedSoftmaxLoss, ShotAccuracy
 
 # %% auto #0
-__all__ = ['LONGTAIL_METHODS', 'LONGTAIL_ANCHORS', 'CIFAR_MEAN', 'CIFAR_STD', 'write_cifar_fixture', 'pad_crop_flip',
-           'PadCropFlip', 'ImageTensors', 'ImageTensorDL', 'cifar_lt_dls', 'BasicBlock', 'NormedLinear', 'resnet32',
-           'WarmupStepSchedule', 'longtail_loss', 'training_precision', 'longtail_learner', 'PhaseTimerCallback']
+__all__ = ['LONGTAIL_METHODS', 'LONGTAIL_ANCHORS', 'FIXTURE_DATA', 'CIFAR_MEAN', 'CIFAR_STD', 'write_cifar_fixture',
+           'use_fixture', 'pad_crop_flip', 'PadCropFlip', 'ImageTensors', 'ImageTensorDL', 'cifar_lt_dls', 'BasicBlock',
+           'NormedLinear', 'resnet32', 'WarmupStepSchedule', 'longtail_loss', 'training_precision', 'longtail_learner',
+           'PhaseTimerCallback']
 
 # %% ../nbs/05a_longtail.ipynb #c57ffb42
 LONGTAIL_METHODS = ('ce', 'focal', 'cb_focal', 'ldam_drw', 'logit_adjusted', 'balanced_softmax')
@@ -85,6 +86,15 @@ def write_cifar_fixture(root:str|Path, # folder to write into (created); becomes
             folder.mkdir(parents=True, exist_ok=True)
             for i in range(n): Image.fromarray(_fixture_image(k, n_classes, rng)).save(folder / f'{i:05d}.png')
     return root
+
+# %% ../nbs/05a_longtail.ipynb #5f1c0a02
+FIXTURE_DATA = 'generated fixture'   # the `data` of every result an image experiment gets from the fixture
+
+def use_fixture(quick:bool, # a quick run (`--quick`)
+                data:str|Path|None=None, # the folder or archive the caller gave (`--data`)
+               ) -> bool:
+    "Whether an image experiment runs on the generated fixture: only a quick run given no data, neither `data` nor $HIERLEARN_CIFAR"
+    return quick and data is None and not os.environ.get(CIFAR_ENV)
 
 # %% ../nbs/05a_longtail.ipynb #9ee1be8a
 CIFAR_MEAN, CIFAR_STD = (0.4914, 0.4822, 0.4465), (0.2023, 0.1994, 0.2010)   # as in kaidic/LDAM-DRW's cifar_train.py

@@ -1,5 +1,5 @@
 """The CIFAR-10 image experiment (`hierlearn.experiments.images`) on a generated fixture: determinism, resuming, workers, the losses."""
-import inspect, json, os, warnings
+import inspect, json, os, re, warnings
 from pathlib import Path
 
 import numpy as np, pandas as pd, pytest, torch
@@ -28,7 +28,7 @@ def _numbers(res):
 
 
 def test_the_registry_can_call_it():
-    assert list(inspect.signature(run_images).parameters) == ['out', 'quick', 'seed', 'device']
+    assert list(inspect.signature(run_images).parameters) == ['out', 'quick', 'seed', 'device', 'data']
 
 
 def test_a_run_is_fixed_by_its_key_whatever_ran_before(pool):
@@ -76,15 +76,57 @@ def test_two_workers_give_the_numbers_of_one(pool, tmp_path):
     assert len(list(tmp_path.glob('*.json'))) == 4
 
 
-def test_quick_run_writes_everything(tmp_path, monkeypatch):
+def test_quick_run_writes_everything(tmp_path, monkeypatch, capsys):
     monkeypatch.delenv(CIFAR_ENV, raising=False)
-    monkeypatch.setattr(im, 'image_pool', lambda fixture='auto', **k: image_pool(fixture=True, fixture_dir=tmp_path / 'fx', **k))
-    res = run_images(tmp_path / 'out', quick=True, device='cpu')
-    assert {'images_results.csv', 'images_vs_ce.csv', 'images_efficiency.csv', 'images_curves.png'} <= {p.name for p in (tmp_path / 'out').iterdir()}
-    assert set(res.data) == {'fixture (synthetic)'} and len(list((tmp_path / 'out' / 'cache').glob('*.json'))) == 13
+    monkeypatch.setattr(im, 'image_pool', lambda data, fixture, **k: image_pool(data, fixture, fixture_dir=tmp_path / 'fx', **k))
+    res = run_images(tmp_path / ('a-long-folder-name-for-the-results-of-the-quick-run-' * 2) / 'out', quick=True, device='cpu')
+    said = capsys.readouterr().out
+    assert said.startswith('quick mode without data') and max(map(len, said.replace('\r', '\n').splitlines())) <= 100
+    out = tmp_path / ('a-long-folder-name-for-the-results-of-the-quick-run-' * 2) / 'out'
+    assert {'images_results.csv', 'images_vs_ce.csv', 'images_efficiency.csv', 'images_curves.png'} <= {p.name for p in out.iterdir()}
+    assert set(res.data) == {'generated fixture'} and len(list((out / 'cache').glob('*.json'))) == 13
     assert (res.tree == 'control').sum() == 3 and set(res.tail_loss) == {'', 'balanced softmax', 'LDAM-DRW'}
-    back = pd.read_csv(tmp_path / 'out' / 'images_results.csv')
+    back = pd.read_csv(out / 'images_results.csv')
     assert len(back) == len(res) and np.allclose(back.top1, res.top1)
+
+
+class _Trains(Exception): "Raised where `run_images` would start training, carrying the label of the data it would train on"
+
+
+NOWHERE = '/nonexistent/cifar10.tgz'
+
+# quick, data, $HIERLEARN_CIFAR ({empty}: a folder without cifar10/, {png}: one holding a PNG cifar10/, None: unset),
+# the label of the data trained on or the error raised before any work
+DATA = [
+    (True, None, None, 'generated fixture'),             # the one case for the fixture
+    (True, None, '{png}', 'CIFAR-10'),                   # a quick run given data trains on them
+    (True, '{png}', None, 'CIFAR-10'),
+    (False, '{png}', None, 'CIFAR-10'),
+    (True, None, NOWHERE, FileNotFoundError),            # data pointed at but not there: an error, never the fixture
+    (False, None, NOWHERE, FileNotFoundError),
+    (True, NOWHERE, None, FileNotFoundError),
+    (True, '{empty}', None, FileNotFoundError),
+    (True, None, '{empty}', FileNotFoundError),
+    (False, None, '{empty}', FileNotFoundError),
+]
+
+
+@pytest.mark.parametrize('quick, data, cifar, trains_on', DATA)
+def test_the_fixture_only_for_a_quick_run_given_no_data(tmp_path, monkeypatch, quick, data, cifar, trains_on):
+    from hierlearn.longtail import write_cifar_fixture
+    write_cifar_fixture(tmp_path / 'png' / 'cifar10', n_train=2, n_test=1)
+    (tmp_path / 'empty').mkdir()
+    fill = lambda p: p if p is None else p.format(png=tmp_path / 'png', empty=tmp_path / 'empty')
+    if cifar is None: monkeypatch.delenv(CIFAR_ENV, raising=False)
+    else: monkeypatch.setenv(CIFAR_ENV, fill(cifar))
+    def grid(pool, **kwargs): raise _Trains(pool.label)
+    monkeypatch.setattr(im, 'images_grid', grid)
+    out = tmp_path / 'out'
+    if isinstance(trains_on, str):
+        with pytest.raises(_Trains, match=f'^{re.escape(trains_on)}$'): run_images(out, quick=quick, device='cpu', data=fill(data))
+    else:
+        with pytest.raises(trains_on): run_images(out, quick=quick, device='cpu', data=fill(data))
+        assert not out.exists()                          # stopped before any work
 
 
 def test_bad_arguments_are_named(pool):

@@ -296,3 +296,39 @@ def test_results_are_written_whole(data, tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt): _run(tmp_path, data, ('ce', 'ldam_drw'))
     assert (tmp_path / 'longtail_results.csv').read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ['longtail_history.csv', 'longtail_results.csv', 'longtail_results.png']
+
+
+def test_the_data_are_part_of_a_runs_key(data, tmp_path, monkeypatch):
+    "A quick run on the fixture, then on data given: the second trains again, and each row names its data"
+    monkeypatch.delenv(CIFAR_ENV, raising=False)
+    run_longtail(tmp_path, quick=True, device='cpu', epochs=1, methods=('ce',))
+    res = run_longtail(tmp_path, quick=True, device='cpu', epochs=1, methods=('ce',), data=data)
+    assert res.data.tolist() == ['generated fixture', str((data / 'cifar10').resolve())]
+    assert res.top1.notna().all() and np.isnan(res.anchor.iloc[0])
+    assert len(pd.read_csv(tmp_path / 'longtail_history.csv')) == 2
+    again = run_longtail(tmp_path, quick=True, device='cpu', epochs=1, methods=('ce',), data=data)   # nothing left to train
+    pd.testing.assert_frame_equal(again, pd.read_csv(tmp_path / 'longtail_results.csv'))
+
+
+NOWHERE = '/nonexistent/cifar10.tgz'
+
+# quick, data, $HIERLEARN_CIFAR ({empty}: a folder without cifar10/; None: unset), other arguments, the error raised before any work
+BAD = [
+    (True, None, NOWHERE, {}, FileNotFoundError),          # pointed at but not there: an error, never the fixture
+    (False, None, NOWHERE, {}, FileNotFoundError),
+    (True, NOWHERE, None, {}, FileNotFoundError),
+    (True, '{empty}', None, {}, FileNotFoundError),
+    (True, None, '{empty}', {}, FileNotFoundError),
+    (True, None, None, dict(epochs=-1), ValueError),
+    (True, None, None, dict(methods=('ce', 'nope')), ValueError),
+]
+
+
+@pytest.mark.parametrize('quick, given, cifar, kwargs, error', BAD)
+def test_bad_data_and_arguments_stop_before_any_work(tmp_path, monkeypatch, quick, given, cifar, kwargs, error):
+    (tmp_path / 'empty').mkdir()
+    fill = lambda p: p if p is None else p.format(empty=tmp_path / 'empty')
+    if cifar is None: monkeypatch.delenv(CIFAR_ENV, raising=False)
+    else: monkeypatch.setenv(CIFAR_ENV, fill(cifar))
+    with pytest.raises(error): run_longtail(tmp_path / 'out', quick=quick, device='cpu', data=fill(given), **kwargs)
+    assert not (tmp_path / 'out').exists()

@@ -6,7 +6,7 @@ Docs: https://hierlearn.github.io/hierlearn/experiments_images.html.md"""
 
 # %% ../../nbs/07b_experiments_images.ipynb #a42c9e4f
 from __future__ import annotations
-import hashlib, json, os, re, tempfile, time, warnings
+import hashlib, json, os, re, tempfile, textwrap, time, warnings
 from pathlib import Path
 import numpy as np, pandas as pd
 import torch
@@ -25,11 +25,12 @@ with warnings.catch_warnings():   # fastai's import trips torch's harmless torch
     from fastai.learner import Learner
     from fastai.callback.channelslast import ChannelsLast
 from ..core import write_json_atomic, read_json_cache, save_outputs
-from ..data import CIFAR10_CLASSES, cifar_path, load_cifar, read_images, make_long_tail
+from ..data import CIFAR10_CLASSES, CIFAR_ENV, cifar_path, load_cifar, read_images, make_long_tail
 from ..hierarchy import Hierarchy, cifar10_hierarchy, cifar10_control_hierarchy
 from ..losses import PerSampleLoss, BalancedSoftmaxLoss, LDAMLoss, DRWCallback, shot_accuracy, check_counts
 from ..ingrain import hier_learner, hier_evaluate, leaf_preds, TreeSoftmaxLoss, MultiLevelLoss, EmbeddingLoss, HierarchyLoss
-from ..longtail import BasicBlock, NormedLinear, ImageTensors, ImageTensorDL, PadCropFlip, CIFAR_MEAN, CIFAR_STD, write_cifar_fixture
+from ..longtail import (BasicBlock, NormedLinear, ImageTensors, ImageTensorDL, PadCropFlip, CIFAR_MEAN, CIFAR_STD,
+                                write_cifar_fixture, FIXTURE_DATA, use_fixture)
 
 # %% auto #0
 __all__ = ['JPEG_LABEL', 'IMAGE_METHODS', 'TAILS', 'IMAGE_SIZES', 'IMAGE_RATIOS', 'ImagePool', 'image_pool', 'balanced_subset',
@@ -72,23 +73,23 @@ class ImagePool:
 
 # %% ../../nbs/07b_experiments_images.ipynb #271e06ab
 def image_pool(data:str|Path|None=None, # a folder or archive holding cifar10/; None: $HIERLEARN_CIFAR, else fastai's data folder
-               fixture:bool|str='auto', # True: a generated CIFAR-format fixture; 'auto': the fixture only when CIFAR is not found
+               fixture:bool|str='auto', # True: a generated CIFAR-format fixture; 'auto': the fixture only when no data are given and fastai's folder has none
                fixture_dir:str|Path|None=None, # where to write the fixture; None: a temporary folder
                n_train:int=60, # fixture: training images per class
                n_test:int=20, # fixture: test images per class
               ) -> ImagePool:
-    "CIFAR-10 from `cifar_path` (labelled 'CIFAR-10 (JPEG)' when its images are JPEGs), or a synthetic fixture in its format"
+    "CIFAR-10 from `cifar_path` (labelled 'CIFAR-10 (JPEG)' when its images are JPEGs), or a synthetic fixture in its format labelled `FIXTURE_DATA`"
     if fixture is not True:
         try: root = cifar_path('cifar10', data=data, download=False)
         except FileNotFoundError:
-            if fixture != 'auto': raise
+            if fixture != 'auto' or data is not None or os.environ.get(CIFAR_ENV): raise   # data pointed at but not there: an error, never the fixture
             root = None
         if root is not None:
             pool = ImagePool(root)
             if not any(str(f).lower().endswith('.jpg') for f in pool.fnames): pool.label = 'CIFAR-10'   # the PNG originals
             return pool
     folder = Path(fixture_dir) if fixture_dir is not None else Path(tempfile.mkdtemp(prefix='hierlearn-fixture-'))
-    return ImagePool(write_cifar_fixture(folder / 'cifar10', n_train=n_train, n_test=n_test), 'fixture (synthetic)')
+    return ImagePool(write_cifar_fixture(folder / 'cifar10', n_train=n_train, n_test=n_test), FIXTURE_DATA)
 
 # %% ../../nbs/07b_experiments_images.ipynb #2f31cbcc
 def balanced_subset(y, # class codes of the training images
@@ -558,12 +559,14 @@ def run_images(out:Path, # folder for the CSV files, the plot and the per-run ca
                quick:bool=False, # a smoke test: sizes 10 and 25, ρ = 10 (head 25), CE and HXE, 1 epoch, 50 test images per class
                seed:int=0, # the first seed; the full grid uses seed, seed + 1, seed + 2
                device:str|None=None, # torch device; None: CUDA when available
+               data:str|Path|None=None, # folder or archive holding cifar10/; None: $HIERLEARN_CIFAR, else fastai's (quick: a fixture)
               ) -> pd.DataFrame:
     "CIFAR-10 learning curves and long tails: CE vs every hierarchy method (and the tails, and the control); writes images_*.csv and images_curves.png"
+    fixture = use_fixture(quick, data)
+    pool = image_pool(data, fixture=fixture)   # data pointed at but not there stop the run here, before any work
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
-    pool = image_pool(fixture='auto')
-    if pool.label.startswith('fixture'): print("CIFAR-10 not found (set HIERLEARN_CIFAR to the folder or .tgz holding cifar10/): "
-                                              "a generated CIFAR-format fixture; its numbers only show that the path runs")
+    if fixture: print("quick mode without data (no --data, no $HIERLEARN_CIFAR): a generated CIFAR-format fixture;\n"
+                      "its numbers only show that the path runs")
     if quick: kw = dict(sizes=(10, 25), ratios=(10,), head=25, methods=('CE', 'HXE'), seeds=(seed,), epochs=1, min_epoch=256,
                         test_per_class=50, batch_size=64)
     else: kw = dict(seeds=(seed, seed + 1, seed + 2))
@@ -573,11 +576,13 @@ def run_images(out:Path, # folder for the CSV files, the plot and the per-run ca
     minutes = (time.perf_counter() - start) / 60
     versus, eff = paired_vs_ce(res), data_efficiency(res)
     print(f"{pool.label}: {len(res)} result rows ({res.groupby(['regime', 'value', 'seed', 'base', 'tree', 'tail_loss']).ngroups} runs) "
-          f"in {minutes:.1f} min, {res.seconds.sum() / 60:.1f} min of it training and scoring (cached runs count their first time)")
+          f"in {minutes:.1f} min,\n{res.seconds.sum() / 60:.1f} min of it training and scoring (cached runs count their first time)")
     cols = ['regime', 'value', 'method', 'seeds', 'top1', 'd_top1', 'severity', 'severity_change', 'd_few', 'goal']
     print(f"{pool.label}, against CE on the same seeds (top-1 in %, d_: method minus CE):")
-    print(versus[cols].round(3).to_string(index=False), end='\n\n')
-    save_outputs(out, 'images', {'results.csv': res, 'vs_ce.csv': versus, 'efficiency.csv': eff, 'curves.png': plot_learning_curves(res)})
+    print(versus[cols].round(3).to_string(index=False, line_width=100), end='\n\n')   # a wide table wraps at 100 columns
+    paths = save_outputs(out, 'images', {'results.csv': res, 'vs_ce.csv': versus, 'efficiency.csv': eff, 'curves.png': plot_learning_curves(res)},
+                         verbose=False)
+    print(textwrap.fill(f"wrote {out}/: {', '.join(p.name for p in paths)}", 100, subsequent_indent='  '))   # a terminal's lines
     return res
 
 # %% ../../nbs/07b_experiments_images.ipynb #09f79354

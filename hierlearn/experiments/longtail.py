@@ -6,7 +6,7 @@ Docs: https://hierlearn.github.io/hierlearn/experiments_longtail.html.md"""
 
 # %% ../../nbs/05b_experiments_longtail.ipynb #aef9c387
 from __future__ import annotations
-import os, tempfile, time, warnings
+import os, tempfile, textwrap, time, warnings
 from contextlib import nullcontext
 from pathlib import Path
 import numpy as np, pandas as pd
@@ -16,8 +16,9 @@ with warnings.catch_warnings():   # fastai's import trips torch's harmless torch
     warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated')
     from fastai.torch_core import default_device, no_random, rank_distrib, num_distrib
 from ..core import save_outputs
+from ..data import cifar_path
 from ..longtail import (LONGTAIL_METHODS, LONGTAIL_ANCHORS, PhaseTimerCallback, cifar_lt_dls, longtail_learner,
-                                training_precision, write_cifar_fixture)
+                                training_precision, write_cifar_fixture, use_fixture, FIXTURE_DATA)
 
 # %% auto #0
 __all__ = ['run_longtail']
@@ -25,7 +26,7 @@ __all__ = ['run_longtail']
 # %% ../../nbs/05b_experiments_longtail.ipynb #581716d0
 _NAME, _RESULTS_KEY, _HISTORY_KEY = 'longtail', 'results.csv', 'history.csv'   # `save_outputs(out, _NAME, ...)` writes NAME_KEY
 _RESULTS, _HISTORY = f'{_NAME}_{_RESULTS_KEY}', f'{_NAME}_{_HISTORY_KEY}'
-_RUN_KEY = ['dataset', 'imbalance_ratio', 'method', 'epochs', 'seed']
+_RUN_KEY = ['dataset', 'imbalance_ratio', 'method', 'epochs', 'seed', 'data']   # data: the CIFAR folder read, or FIXTURE_DATA
 
 def _distributed_device(device):
     "In an `accelerate launch`ed process group, this process's GPU; else `device`"
@@ -35,7 +36,7 @@ def _distributed_device(device):
     return torch.device('cuda', local)
 
 # %% ../../nbs/05b_experiments_longtail.ipynb #90773202
-def _train_one(dls, dataset, rho, method, epochs, seed, quiet, fixture):
+def _train_one(dls, dataset, rho, method, epochs, seed, quiet, data):
     "Train one method with the recipe; its result row (with the published figure) and its per-epoch history, fixed by `seed` whatever ran before it"
     # `no_random` seeds random, NumPy and torch (weights, crops, flips) and gives the caller its states back afterwards
     with no_random(seed, reproducible=False):
@@ -53,28 +54,27 @@ def _train_one(dls, dataset, rho, method, epochs, seed, quiet, fixture):
     names = ['train_loss', 'valid_loss', 'top1', 'many', 'medium', 'few']
     hist = pd.DataFrame([v for v in learn.recorder.values], columns=names)
     for c in ('top1', 'many', 'medium', 'few'): hist[c] = 100 * hist[c]
-    key = dict(dataset=dataset, imbalance_ratio=rho, method=method, epochs=epochs, seed=seed)
+    key = dict(dataset=dataset, imbalance_ratio=rho, method=method, epochs=epochs, seed=seed, data=data)
     hist = hist.assign(epoch=range(len(hist)), **key)
     n_train = len(dls.train_ds)
-    row = dict(**key, top1=hist.top1.iloc[-1], many=hist.many.iloc[-1], medium=hist.medium.iloc[-1], few=hist.few.iloc[-1],
+    anchor = LONGTAIL_ANCHORS.query('method == @method and dataset == @dataset and imbalance_ratio == @rho').top1
+    row = dict(**key, top1=hist.top1.iloc[-1], anchor=anchor.item() if len(anchor) and data != FIXTURE_DATA else np.nan,   # CIFAR's figures, not the fixture's
+               many=hist.many.iloc[-1], medium=hist.medium.iloc[-1], few=hist.few.iloc[-1],
                best_top1=hist.top1.max(), train_images=n_train, test_images=len(dls.valid_ds), seconds=seconds,
                train_images_per_s=n_train * epochs / sum(timer.train_s), device=str(dls.device),
-               precision=training_precision(None, torch.device(dls.device)), processes=max(1, num_distrib()))
-    anchor = LONGTAIL_ANCHORS.query('method == @method and dataset == @dataset and imbalance_ratio == @rho').top1
-    row['anchor'] = anchor.item() if len(anchor) and not fixture else np.nan   # CIFAR's figures, not the fixture's
-    row['data'] = 'generated fixture' if fixture else str(dls.path)
+               precision=training_precision(None, torch.device(dls.device)), processes=max(1, num_distrib()))   # last: never empty in a whole row
     return row, hist
 
 def _describe(row:dict) -> str:
-    "One line per finished run: top-1 beside the published figure, the three frequency groups, seconds"
-    published = f"published {row['anchor']:.1f}" if pd.notna(row['anchor']) else 'no published figure'
-    return (f"{row['dataset']}-LT ρ={row['imbalance_ratio']:g} {row['method']:16} top-1 {row['top1']:5.1f} % ({published}), "
-            f"many/medium/few {row['many']:.1f}/{row['medium']:.1f}/{row['few']:.1f}, {row['seconds']:.0f} s")
+    "One line (under 100 columns) per finished run: top-1 beside the paper's figure, many/medium/few-shot top-1, seconds"
+    paper = f"paper {row['anchor']:.1f}" if pd.notna(row['anchor']) else 'paper n/a'
+    return (f"{row['dataset']}-LT ρ={row['imbalance_ratio']:g} {row['method']:16} top-1 {row['top1']:5.1f} % ({paper}), "
+            f"many/med/few {row['many']:.0f}/{row['medium']:.0f}/{row['few']:.0f} %, {row['seconds']:,.0f} s")
 
 # %% ../../nbs/05b_experiments_longtail.ipynb #3f974c7c
-def _key(dataset, rho, method, epochs, seed) -> tuple:
+def _key(dataset, rho, method, epochs, seed, data) -> tuple:
     "A run's key, the same whether its values come from the arguments or from a CSV (where 10 may read back as 10.0)"
-    return str(dataset), float(rho), str(method), int(epochs), int(seed)
+    return str(dataset), float(rho), str(method), int(epochs), int(seed), str(data)
 
 def _finished_runs(out:Path) -> tuple[list, list]:
     "Result rows and history frames of the runs a previous call finished in `out`; damage is named in a warning and those runs are redone"
@@ -108,15 +108,15 @@ def _finished_runs(out:Path) -> tuple[list, list]:
 
 # %% ../../nbs/05b_experiments_longtail.ipynb #2d65fba5
 def _plot_results(res:pd.DataFrame):
-    "Top-1 per method for each (dataset, ρ), with the anchors as black ticks"
-    groups = list(res.groupby(['dataset', 'imbalance_ratio'], sort=False))
+    "Top-1 per method for each (data, dataset, ρ), with the anchors as black ticks"
+    groups = list(res.groupby(['data', 'dataset', 'imbalance_ratio'], sort=False))
     fig, axs = plt.subplots(1, len(groups), figsize=(4.2 * len(groups), 3.2), squeeze=False)
-    for ax, ((ds, rho), g) in zip(axs[0], groups):
+    for ax, ((data, ds, rho), g) in zip(axs[0], groups):
         g = g.set_index('method').reindex([m for m in LONGTAIL_METHODS if m in set(g.method)])
         ax.bar(range(len(g)), g.top1, color='C0', label='measured')
         if g.anchor.notna().any(): ax.scatter(range(len(g)), g.anchor, marker='_', s=400, c='k', label='published', zorder=3)
         ax.set_xticks(range(len(g)), g.index, rotation=40, ha='right', fontsize=8)
-        ax.set_title(f'{ds}-LT, ρ = {rho:g}, {g.epochs.iloc[0]} epochs', fontsize=9); ax.set_ylabel('top-1 %'); ax.set_ylim(0, 100)
+        ax.set_title(f'{ds}-LT, ρ = {rho:g}, {g.epochs.iloc[0]} epochs' + (f' ({data})' if data == FIXTURE_DATA else ''), fontsize=9); ax.set_ylabel('top-1 %'); ax.set_ylim(0, 100)
     if res.anchor.notna().any(): axs[0, 0].legend(fontsize=8)
     fig.tight_layout()
     return fig
@@ -125,14 +125,15 @@ def _save_runs(out:Path, rows:list, hists:list, plot:bool=False):
     "The history, then the results, each whole or not at all (an interruption keeps the previous pair); with `plot`, the figure and a line naming the files"
     res = pd.DataFrame(rows)
     outputs = {_HISTORY_KEY: pd.concat(hists, ignore_index=True), _RESULTS_KEY: res} | ({'results.png': _plot_results(res)} if plot else {})
-    save_outputs(out, _NAME, outputs, verbose=plot)
+    paths = save_outputs(out, _NAME, outputs, verbose=False)
+    if plot: print(textwrap.fill(f"wrote {out}/: {', '.join(p.name for p in paths)}", 100, subsequent_indent='  '))   # a terminal's lines
 
 # %% ../../nbs/05b_experiments_longtail.ipynb #fe8e22aa
 def run_longtail(out:Path, # folder for the CSV files and the plot
-                 quick:bool=False, # smoke test: 6 epochs of CE and LDAM-DRW on a generated fixture, under a minute on a CPU
+                 quick:bool=False, # smoke test: 6 epochs of CE and LDAM-DRW, on a generated fixture when no data are given (under a minute on a CPU)
                  seed:int=0, # seed of the long tail, the initialisation and the shuffling
                  device:str|None=None, # 'cuda' or 'cpu'; None: CUDA when available
-                 data:str|Path|None=None, # folder holding cifar10/ and cifar100/; None: $HIERLEARN_CIFAR or fastai's (quick: a fixture)
+                 data:str|Path|None=None, # folder or archive holding cifar10/ and cifar100/; None: $HIERLEARN_CIFAR, else fastai's (quick: a fixture)
                  datasets:tuple|None=None, # default: ('cifar10', 'cifar100'); quick: ('cifar10',)
                  ratios:tuple|None=None, # default: (100, 10); quick: (10,)
                  methods:tuple|None=None, # default: all `LONGTAIL_METHODS`; quick: ('ce', 'ldam_drw')
@@ -145,24 +146,28 @@ def run_longtail(out:Path, # folder for the CSV files and the plot
     epochs, batch_size = epochs or (6 if quick else 200), 32 if quick else 128
     bad = [m for m in methods if m not in LONGTAIL_METHODS]
     if bad: raise ValueError(f"unknown methods {bad}; choose from {LONGTAIL_METHODS}")
+    if epochs < 1: raise ValueError(f"epochs must be at least 1, got {epochs}")
+    fixture = use_fixture(quick, data)
+    # the data of each dataset, part of every run's key; a pointer that leads nowhere stops the run here, before any work
+    source = {name: FIXTURE_DATA if fixture else str(cifar_path(name, data).resolve()) for name in datasets}
     device = _distributed_device(torch.device(device) if device else default_device())
     batch_per_process, is_main = max(1, batch_size // max(1, num_distrib())), rank_distrib() == 0
     if is_main: out.mkdir(parents=True, exist_ok=True)
     rows, hists = _finished_runs(out)
     done = {_key(*(r[k] for k in _RUN_KEY)) for r in rows}
     with tempfile.TemporaryDirectory() as tmp, no_random(seed, reproducible=False):   # the caller's random states survive the run
-        fixture = quick and data is None
         if fixture:
             for name in datasets: write_cifar_fixture(Path(tmp) / name, name, n_train=60, n_test=20, n_classes=10)
             data = tmp
-            if is_main: print("quick mode: a generated CIFAR-format fixture (synthetic images; its accuracies only show that the path runs)")
+            if is_main: print("quick mode without data (no --data, no $HIERLEARN_CIFAR): a generated CIFAR-format fixture;\n"
+                              "its accuracies only show that the path runs")
         for name in datasets:
             for rho in ratios:
-                todo = [m for m in methods if _key(name, rho, m, epochs, seed) not in done]
+                todo = [m for m in methods if _key(name, rho, m, epochs, seed, source[name]) not in done]
                 if not todo: continue
                 dls = cifar_lt_dls(name, rho, batch_size=batch_per_process, seed=seed, device=device, data=data)
                 for method in todo:
-                    row, h = _train_one(dls, name, rho, method, epochs, seed, quiet=quick, fixture=fixture)
+                    row, h = _train_one(dls, name, rho, method, epochs, seed, quiet=quick, data=source[name])
                     rows.append(row); hists.append(h)
                     if is_main: _save_runs(out, rows, hists); print(_describe(row))
     if is_main and rows: _save_runs(out, rows, hists, plot=True)
