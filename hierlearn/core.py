@@ -6,7 +6,7 @@ Docs: https://hierlearn.github.io/hierlearn/core.html.md"""
 
 # %% ../nbs/00_core.ipynb #9f3eb9e4
 from __future__ import annotations
-import difflib, json, os, secrets, warnings
+import difflib, json, os, secrets, textwrap, warnings
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable
@@ -134,7 +134,7 @@ def save_outputs(out:str|Path, # the experiment's folder (made if missing)
             plt.close(obj)
         else: raise TypeError(f"cannot save {key!r}: a DataFrame or a matplotlib Figure, got {type(obj).__name__}")
         paths.append(path)
-    if verbose: print(f"wrote {out}/: {', '.join(p.name for p in paths)}")
+    if verbose: print(textwrap.fill(f"wrote {out}/: {', '.join(p.name for p in paths)}", 100, subsequent_indent='  '))   # a terminal's lines
     return paths
 
 # %% ../nbs/00_core.ipynb #8e0ffa21

@@ -6,7 +6,7 @@ Docs: https://hierlearn.github.io/hierlearn/experiments_images.html.md"""
 
 # %% ../../nbs/07b_experiments_images.ipynb #a42c9e4f
 from __future__ import annotations
-import hashlib, json, os, re, tempfile, textwrap, time, warnings
+import hashlib, json, os, re, tempfile, time, warnings
 from pathlib import Path
 import numpy as np, pandas as pd
 import torch
@@ -580,9 +580,7 @@ def run_images(out:Path, # folder for the CSV files, the plot and the per-run ca
     cols = ['regime', 'value', 'method', 'seeds', 'top1', 'd_top1', 'severity', 'severity_change', 'd_few', 'goal']
     print(f"{pool.label}, against CE on the same seeds (top-1 in %, d_: method minus CE):")
     print(versus[cols].round(3).to_string(index=False, line_width=100), end='\n\n')   # a wide table wraps at 100 columns
-    paths = save_outputs(out, 'images', {'results.csv': res, 'vs_ce.csv': versus, 'efficiency.csv': eff, 'curves.png': plot_learning_curves(res)},
-                         verbose=False)
-    print(textwrap.fill(f"wrote {out}/: {', '.join(p.name for p in paths)}", 100, subsequent_indent='  '))   # a terminal's lines
+    save_outputs(out, 'images', {'results.csv': res, 'vs_ce.csv': versus, 'efficiency.csv': eff, 'curves.png': plot_learning_curves(res)})
     return res
 
 # %% ../../nbs/07b_experiments_images.ipynb #09f79354

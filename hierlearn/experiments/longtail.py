@@ -6,7 +6,7 @@ Docs: https://hierlearn.github.io/hierlearn/experiments_longtail.html.md"""
 
 # %% ../../nbs/05b_experiments_longtail.ipynb #aef9c387
 from __future__ import annotations
-import os, tempfile, textwrap, time, warnings
+import os, tempfile, time, warnings
 from contextlib import nullcontext
 from pathlib import Path
 import numpy as np, pandas as pd
@@ -125,8 +125,7 @@ def _save_runs(out:Path, rows:list, hists:list, plot:bool=False):
     "The history, then the results, each whole or not at all (an interruption keeps the previous pair); with `plot`, the figure and a line naming the files"
     res = pd.DataFrame(rows)
     outputs = {_HISTORY_KEY: pd.concat(hists, ignore_index=True), _RESULTS_KEY: res} | ({'results.png': _plot_results(res)} if plot else {})
-    paths = save_outputs(out, _NAME, outputs, verbose=False)
-    if plot: print(textwrap.fill(f"wrote {out}/: {', '.join(p.name for p in paths)}", 100, subsequent_indent='  '))   # a terminal's lines
+    save_outputs(out, _NAME, outputs, verbose=plot)
 
 # %% ../../nbs/05b_experiments_longtail.ipynb #fe8e22aa
 def run_longtail(out:Path, # folder for the CSV files and the plot
