@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Callable
 import numpy as np, pandas as pd
 from fastcore.basics import patch
-from .core import write_atomic
+from .core import plain_value, write_atomic
 
 # %% auto #0
 __all__ = ['CIFAR100_SUPERCLASSES', 'CIFAR100_HIERARCHY', 'WORDNET_DIRS', 'PHYSICAL_ENTITY', 'CIFAR10_WNIDS',
@@ -294,7 +294,7 @@ def check_labels(self:Hierarchy, y, # data labels: a list, array or Series
                  leaves_only:bool=True): # require every label to be a leaf, not just a node
     "Raise a ValueError naming the labels of `y` that are missing from the tree"
     known = set(self.leaves if leaves_only else self._parent)
-    missing = sorted({v for v in pd.unique(np.asarray(y, dtype=object)) if v not in known}, key=str)
+    missing = sorted({plain_value(v) for v in pd.unique(np.asarray(y, dtype=object)) if v not in known}, key=str)
     if missing: raise ValueError(f"{len(missing)} labels missing from the hierarchy{' leaves' if leaves_only else ''}: {missing}")
 
 # %% ../nbs/06_hierarchy.ipynb #8e4fa61e

@@ -292,3 +292,13 @@ def test_the_shipped_cifar10_tree_is_what_wordnet_gives_and_has_the_hand_written
         {n: wordnet_names([n])[n] for n in derived.internal_nodes}) == cifar10_wordnet_hierarchy()
     classes = sorted(CIFAR10_WNIDS)
     assert (cifar10_hierarchy().distance_matrix(classes) == cifar10_wordnet_hierarchy().distance_matrix(classes)).all().all()
+
+
+@pytest.mark.parametrize('labels, message', [
+    (np.array([1, 7]), r'missing from the hierarchy leaves: \[7\]$'),
+    (np.array([1, 7], dtype=np.int8), r'missing from the hierarchy leaves: \[7\]$'),
+    ([np.float64(2.5)], r'missing from the hierarchy leaves: \[2\.5\]$'),
+])
+def test_missing_labels_are_printed_as_plain_values(labels, message):
+    h = Hierarchy.from_parents({1: 0, 2: 0})
+    with pytest.raises(ValueError, match=message): h.check_labels(labels)
