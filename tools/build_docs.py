@@ -24,7 +24,7 @@ it in a headless browser.
 """
 from __future__ import annotations
 
-import argparse, html, logging, os, re, shutil, sys, tempfile, time
+import argparse, html, json, logging, os, re, shutil, sys, tempfile, time
 from pathlib import Path
 
 import nbformat, yaml
@@ -63,10 +63,19 @@ def frontmatter(nb) -> dict:
     return (yaml.safe_load(m.group(1)) or {}) if m else {}
 
 
+def _read_processed(path: Path):
+    "A notebook from `_proc/` without the keys nbdev's processing adds (`has_sd`, execution timings), which nbformat's schema refuses"
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    for c in raw.get("cells", []):
+        c.pop("has_sd", None)
+        c.get("metadata", {}).pop("execution", None)
+    return nbformat.reads(json.dumps(raw), as_version=4)
+
+
 def stage(proc: Path, dest: Path, doc_url: str) -> dict[str, str]:
     "Write `proc`'s notebooks to `dest` in the form the builder reads; returns {notebook: page}"
     from nbdev.config import nbpath2html
-    nbs = {p.name: nbformat.read(p, as_version=4) for p in sorted(proc.glob("*.ipynb"))}
+    nbs = {p.name: _read_processed(p) for p in sorted(proc.glob("*.ipynb"))}
     pages = {name: frontmatter(nb).get("output-file") or nbpath2html(name).name for name, nb in nbs.items()}
 
     def md(s: str) -> str:
