@@ -107,6 +107,8 @@ def test_a_finished_draw_is_read_back_not_recomputed(tmp_path, monkeypatch):
     pd.testing.assert_frame_equal(again, first)
     assert [p.stat().st_mtime_ns for p in cached] == stamps
     assert len(list((tmp_path / 'cache').glob('backbone-*.pt'))) == 1
+    fresh = run_tinyimagenet(tmp_path / 'again', **kw)   # a seeded run repeats exactly, from scratch
+    pd.testing.assert_frame_equal(fresh.drop(columns='cpu_seconds'), first.drop(columns='cpu_seconds'))
 
 
 @pytest.mark.parametrize('call, message', [
