@@ -26,9 +26,10 @@ from .experiments.generative import *
 from .experiments.longtail import *
 from .experiments.hierarchy import *
 from .experiments.images import *
+from .experiments.tinyimagenet import *
 from .cli import EXPERIMENTS, Experiment, Option, get_experiment, main
 
 # %% ../nbs/99_all.ipynb #655e004a
-import hierlearn.core, hierlearn.data, hierlearn.imbalance, hierlearn.sampling, hierlearn.sampling_fastai, hierlearn.generative, hierlearn.gan, hierlearn.losses, hierlearn.longtail, hierlearn.hierarchy, hierlearn.hier_sampling, hierlearn.ingrain, hierlearn.experiments.credit, hierlearn.experiments.samplers, hierlearn.experiments.generative, hierlearn.experiments.longtail, hierlearn.experiments.hierarchy, hierlearn.experiments.images
-__all__ = [*hierlearn.core.__all__, *hierlearn.data.__all__, *hierlearn.imbalance.__all__, *hierlearn.sampling.__all__, *hierlearn.sampling_fastai.__all__, *hierlearn.generative.__all__, *hierlearn.gan.__all__, *hierlearn.losses.__all__, *hierlearn.longtail.__all__, *hierlearn.hierarchy.__all__, *hierlearn.hier_sampling.__all__, *hierlearn.ingrain.__all__, *hierlearn.experiments.credit.__all__, *hierlearn.experiments.samplers.__all__, *hierlearn.experiments.generative.__all__, *hierlearn.experiments.longtail.__all__, *hierlearn.experiments.hierarchy.__all__, *hierlearn.experiments.images.__all__,
+import hierlearn.core, hierlearn.data, hierlearn.imbalance, hierlearn.sampling, hierlearn.sampling_fastai, hierlearn.generative, hierlearn.gan, hierlearn.losses, hierlearn.longtail, hierlearn.hierarchy, hierlearn.hier_sampling, hierlearn.ingrain, hierlearn.experiments.credit, hierlearn.experiments.samplers, hierlearn.experiments.generative, hierlearn.experiments.longtail, hierlearn.experiments.hierarchy, hierlearn.experiments.images, hierlearn.experiments.tinyimagenet
+__all__ = [*hierlearn.core.__all__, *hierlearn.data.__all__, *hierlearn.imbalance.__all__, *hierlearn.sampling.__all__, *hierlearn.sampling_fastai.__all__, *hierlearn.generative.__all__, *hierlearn.gan.__all__, *hierlearn.losses.__all__, *hierlearn.longtail.__all__, *hierlearn.hierarchy.__all__, *hierlearn.hier_sampling.__all__, *hierlearn.ingrain.__all__, *hierlearn.experiments.credit.__all__, *hierlearn.experiments.samplers.__all__, *hierlearn.experiments.generative.__all__, *hierlearn.experiments.longtail.__all__, *hierlearn.experiments.hierarchy.__all__, *hierlearn.experiments.images.__all__, *hierlearn.experiments.tinyimagenet.__all__,
            'EXPERIMENTS', 'Experiment', 'Option', 'get_experiment', 'main']

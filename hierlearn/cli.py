@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Callable
 from . import __version__
 from .core import check_choice, UnknownNameError
-from .data import CIFAR_ENV, dataset_table, list_datasets, load_dataset
+from .data import CIFAR_ENV, TINYIMAGENET_ENV, dataset_table, list_datasets, load_dataset
 
 # %% auto #0
 __all__ = ['LONGTAIL_METHOD_NAMES', 'EXPERIMENTS', 'DEFAULT_EXPERIMENT', 'Experiment', 'Option', 'get_experiment', 'main']
@@ -63,9 +63,10 @@ def _existing(text:str) -> Path:
     if not text.strip() or not path.exists(): raise argparse.ArgumentTypeError(f"{text!r} does not exist")
     return path
 
-_CIFAR_DATA = Option('--data', dict(dest='data', type=_existing, metavar='PATH',
-                                    help=f"folder or .tgz archive holding cifar10/ (and cifar100/); default: ${CIFAR_ENV}, else fastai's data "
-                                         "folder; --quick without either runs on a generated fixture"))
+_IMAGE_DATA = Option('--data', dict(dest='data', type=_existing, metavar='PATH',
+                                    help=f"the images: for CIFAR the folder or .tgz archive holding cifar10/ (and cifar100/), default "
+                                         f"${CIFAR_ENV}, else fastai's data folder; for Tiny ImageNet its folder, the release's .zip or a "
+                                         f".tgz of it, default ${TINYIMAGENET_ENV}; --quick without either: a generated fixture"))
 
 EXPERIMENTS = {e.name: e for e in [
     Experiment('credit', 'credit:run_credit', "deep model vs tree vs forest vs logistic regression on public credit data (F1 at 0.5 and tuned)", '01_imbalance'),
@@ -76,10 +77,12 @@ EXPERIMENTS = {e.name: e for e in [
                         Option('--ratio', dict(dest='ratios', nargs='+', type=_ratio, metavar='RHO', help='imbalance ratios; default: 100 10 (quick: 10)')),
                         Option('--method', dict(dest='methods', nargs='+', choices=LONGTAIL_METHOD_NAMES, metavar='METHOD', help=f"from {', '.join(LONGTAIL_METHOD_NAMES)}; default: all (quick: ce ldam_drw)")),
                         Option('--epochs', dict(dest='epochs', type=_positive, metavar='N', help='default: 200 (quick: 6)')),
-                        _CIFAR_DATA)),
+                        _IMAGE_DATA)),
     Experiment('hierarchy', 'hierarchy:run_hierarchy', "flat cross-entropy vs every ingraining method, CRM, HiClass and sibling over-sampling on the taxonomy datasets", '07a_experiments_hierarchy'),
     Experiment('images', 'images:run_images', "CIFAR-10 (JPEG) learning curves (10-500 images per class) and long tails (ρ 10, 100): CE vs every hierarchy method, balanced softmax / LDAM-DRW and a random control tree; ResNet-8 on the CPU, 3 seeds (--quick without data: a fixture)", '07b_experiments_images',
-               options=(_CIFAR_DATA,)),
+               options=(_IMAGE_DATA,)),
+    Experiment('tinyimagenet', 'tinyimagenet:run_tinyimagenet', "Tiny ImageNet's 200 WordNet leaves, few-shot: a backbone on the base classes, every hierarchy method on 1-20 images of the novel ones, with shuffled-tree, random-relative and one-hot cosine controls", '07c_experiments_tinyimagenet',
+               options=(_IMAGE_DATA,)),
 ]}
 DEFAULT_EXPERIMENT = 'credit'
 
@@ -114,7 +117,8 @@ def _option_owners() -> dict:
 def _runs(names:list # experiments' names
          ) -> str:
     "How a message names these experiments' commands"
-    return ' and '.join(f'`hierlearn run {n}`' for n in names)
+    runs = [f'`hierlearn run {n}`' for n in names]
+    return runs[0] if len(runs) == 1 else f"{', '.join(runs[:-1])} and {runs[-1]}"
 
 def _parser() -> argparse.ArgumentParser:
     narrow = partial(argparse.HelpFormatter, width=min(100, shutil.get_terminal_size().columns - 2))   # help and usage in 100 columns at most
