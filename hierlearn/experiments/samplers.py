@@ -13,10 +13,11 @@ import matplotlib.pyplot as plt
 from sklearn.model_selection import RepeatedStratifiedKFold
 from ..core import summarise, save_outputs
 from ..sampling import compare, SAMPLERS, MODELS, ENSEMBLES, DEFAULT_METRICS, rank_table, score_table, plot_cd
+from ..peer_samplers import optional_leaders, KOVACS_2019
 
 
 # %% auto #0
-__all__ = ['SAMPLER_DATASETS', 'CREDIT_DATASETS', 'run_comparison', 'run_samplers']
+__all__ = ['SAMPLER_DATASETS', 'CREDIT_DATASETS', 'run_comparison', 'peer_table', 'run_samplers']
 
 # %% ../../nbs/02b_experiments_samplers.ipynb #41425d5d
 def run_comparison(out:Path, # folder for the tables and the task cache
@@ -50,25 +51,40 @@ SAMPLER_DATASETS = [
     'keel/poker-9_vs_7', 'keel/ecoli-0-1_vs_2-3-5']
 CREDIT_DATASETS = ['german-credit', 'credit-default']
 
+# %% ../../nbs/02b_experiments_samplers.ipynb #6f37660d
+def peer_table(results:pd.DataFrame, # `compare`'s per-fold results
+               samplers:list, # the rows, e.g. SMOTE and the leaders
+               metrics:tuple=('roc_auc', 'g_mean', 'f1'), # scores: a mean rank and a mean for each
+              )->pd.DataFrame:
+    "Mean rank among all samplers and mean score on the KEEL sets, beside Kovács' (2019) published figures"
+    keel = results[results.dataset.str.startswith('keel/')]
+    cols = {}
+    for m in metrics:
+        cols[f'rank {m}'] = rank_table(keel, m)['mean'].reindex(samplers)
+        cols[m] = keel[keel.metric == m].groupby('sampler').value.mean().reindex(samplers)
+    return pd.DataFrame(cols).rename_axis('sampler').join(KOVACS_2019.add_prefix('Kovács '))
+
 # %% ../../nbs/02b_experiments_samplers.ipynb #64dd8fd7
 def run_samplers(out:Path, # folder for the tables, plots and the task cache
                  quick:bool=False, # a tiny grid for a smoke test
                  seed:int=0, # seed of the folds, samplers and models
                  device:str|None=None, # unused: every model here is a CPU scikit-learn model
                  n_jobs:int=-1, # joblib workers
+                 peers:bool|None=None, # the five leaders of Kovács (2019) from smote-variants; None: if it is installed
                 )->pd.DataFrame:
-    "The samplers × models grid on the KEEL and credit sets; writes CSV tables and CD plots into `out`"
-    out = Path(out)
+    "The samplers × models grid on the KEEL and credit sets, with smote-variants' leaders; writes CSV tables and CD plots into `out`"
+    out, leaders = Path(out), optional_leaders(peers)
     if quick:
         datasets, samplers, models = SAMPLER_DATASETS[:3], ['none', 'random over', 'SMOTE', 'random under'], ['kNN', 'decision tree', 'EasyEnsemble']
         cv = RepeatedStratifiedKFold(n_splits=3, n_repeats=1, random_state=seed)
     else: datasets, samplers, models, cv = SAMPLER_DATASETS + CREDIT_DATASETS, list(SAMPLERS), list(MODELS) + list(ENSEMBLES), None
-    res, keel = run_comparison(out, 'samplers', [(datasets, samplers, models)], DEFAULT_METRICS, ('roc_auc', 'ROC AUC'), cv=cv, n_jobs=n_jobs, seed=seed)
+    res, keel = run_comparison(out, 'samplers', [(datasets, {s: s for s in samplers} | leaders, models)], DEFAULT_METRICS, ('roc_auc', 'ROC AUC'), cv=cv, n_jobs=n_jobs, seed=seed)
     figures = {}
     for metric in ('roc_auc', 'g_mean'):
         mods = list(dict.fromkeys(m for m in keel.model if m in MODELS or m not in ENSEMBLES))
         fig, axs = plt.subplots(len(mods), 1, figsize=(7, 2.75 * len(mods)))
         for ax, m in zip(np.atleast_1d(axs), mods): plot_cd(score_table(keel, metric, model=m), title=f'{m}, {metric}', ax=ax)
         fig.tight_layout(); figures[f'cd_{metric}.png'] = fig
-    save_outputs(out, 'samplers', {'pipelines_roc_auc.csv': rank_table(keel, 'roc_auc', within='all')} | figures)
+    peers_csv = {'peers.csv': peer_table(res, ['SMOTE', *leaders])} if leaders else {}
+    save_outputs(out, 'samplers', {'pipelines_roc_auc.csv': rank_table(keel, 'roc_auc', within='all')} | figures | peers_csv)
     return res
