@@ -17,7 +17,8 @@ from ..imbalance import FastaiTabularClassifier
 from ..sampling import score_table, plot_cd
 from ..generative import AEOversampler, VAEOversampler, column_kind
 from ..gan import GANOversampler, synthetic_minority, sample_quality
-from .samplers import run_comparison, SAMPLER_DATASETS, CREDIT_DATASETS
+from ..peer_samplers import optional_leaders
+from .samplers import run_comparison, run_peers, SAMPLER_DATASETS, CREDIT_DATASETS
 
 # %% auto #0
 __all__ = ['GENERATIVE_KEEL', 'generative_samplers', 'generative_models', 'run_generative']
@@ -51,13 +52,14 @@ def run_generative(out:Path, # folder for the tables, plots and the task cache
                    seed:int=0, # seed of the folds, samplers and models
                    device:str|None=None, # for the deep samplers and the fastai model
                    n_jobs:int=-1, # joblib workers
+                   peers:bool|None=None, # the five leaders of Kovács (2019) from smote-variants; None: if it is installed
                   )->pd.DataFrame:
-    "None / random / SMOTE / AE / VAE / GAN × tree / forest / fastai on KEEL and credit data, and the sample quality on the credit data"
-    out = Path(out)
+    "None / random / SMOTE / AE / VAE / GAN (and smote-variants' leaders) × tree / forest / fastai on KEEL and credit data, and the sample quality on the credit data"
+    out, leaders = Path(out), optional_leaders(peers)
     smp, mdl = generative_samplers(device), generative_models(device)
     if quick:
         keel_sets, credit_sets, cv = GENERATIVE_KEEL[:2], [], RepeatedStratifiedKFold(n_splits=3, n_repeats=1, random_state=seed)
-        smp = {k: smp[k] for k in ('none', 'SMOTE', 'GAN')}
+        smp, leaders = {k: smp[k] for k in ('none', 'SMOTE', 'GAN')}, dict(list(leaders.items())[:1])
         keel_models = {'decision tree': mdl['decision tree']}
     else:
         keel_sets, credit_sets, cv = GENERATIVE_KEEL, CREDIT_DATASETS, RepeatedStratifiedKFold(n_splits=5, n_repeats=1, random_state=seed)
@@ -73,4 +75,6 @@ def run_generative(out:Path, # folder for the tables, plots and the task cache
         tab = sample_quality(q['real'], q['synthetic'], q['holdout'], random_state=seed)
         quality.append(tab.assign(seconds=pd.Series(q['seconds'])).rename_axis('sampler').reset_index().assign(dataset=name))
     save_outputs(out, 'generative', {'cd.png': _cd_plots(keel)} | ({'quality.csv': pd.concat(quality, ignore_index=True)} if quality else {}))
+    if leaders: run_peers(out, 'generative', res, [(keel_sets, leaders, keel_models)] + ([(credit_sets, leaders, mdl)] if credit_sets else []),
+                          ['SMOTE', 'GAN', *leaders], ('g_mean', 'f1', 'roc_auc'), cv=cv, n_jobs=n_jobs, seed=seed)
     return res

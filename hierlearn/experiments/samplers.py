@@ -13,10 +13,11 @@ import matplotlib.pyplot as plt
 from sklearn.model_selection import RepeatedStratifiedKFold
 from ..core import summarise, save_outputs
 from ..sampling import compare, SAMPLERS, MODELS, ENSEMBLES, DEFAULT_METRICS, rank_table, score_table, plot_cd
+from ..peer_samplers import optional_leaders, KOVACS_2019
 
 
 # %% auto #0
-__all__ = ['SAMPLER_DATASETS', 'CREDIT_DATASETS', 'run_comparison', 'run_samplers']
+__all__ = ['SAMPLER_DATASETS', 'CREDIT_DATASETS', 'run_comparison', 'peer_table', 'run_peers', 'run_samplers']
 
 # %% ../../nbs/02b_experiments_samplers.ipynb #41425d5d
 def run_comparison(out:Path, # folder for the tables and the task cache
@@ -50,15 +51,52 @@ SAMPLER_DATASETS = [
     'keel/poker-9_vs_7', 'keel/ecoli-0-1_vs_2-3-5']
 CREDIT_DATASETS = ['german-credit', 'credit-default']
 
+# %% ../../nbs/02b_experiments_samplers.ipynb #6f37660d
+def peer_table(results:pd.DataFrame, # `compare`'s results, per fold or summarised
+               samplers:list, # the rows, e.g. SMOTE and the leaders
+               metrics:tuple=('roc_auc', 'g_mean', 'f1'), # scores: a mean rank and a mean for each
+              )->pd.DataFrame:
+    "Mean rank among all samplers and mean score on the KEEL sets, beside Kovács' (2019) published figures"
+    keel = results[results.dataset.str.startswith('keel/')]
+    cols = {}
+    for m in metrics:
+        cols[f'rank {m}'] = rank_table(keel, m)['mean'].reindex(samplers)
+        cols[m] = keel[keel.metric == m].groupby('sampler').value.mean().reindex(samplers)
+    return pd.DataFrame(cols).rename_axis('sampler').join(KOVACS_2019.add_prefix('Kovács '))
+
+# %% ../../nbs/02b_experiments_samplers.ipynb #68d33af0
+def run_peers(out:Path, # the grid's folder
+              name:str, # the grid's name; the files are NAME_peers_*
+              res:pd.DataFrame, # the grid's per-fold results, among which the peers are ranked
+              tasks:list, # (datasets, peers, models) triples for `compare`: the grid's datasets, folds and models
+              rows:list, # the rows of the peer table, e.g. SMOTE and the peers
+              metrics:tuple=('roc_auc', 'g_mean', 'f1'), # ranked, tabled and drawn
+              **compare_kwargs, # cv, n_jobs, seed: the grid's
+             )->pd.DataFrame:
+    "Peers beside a grid: their folds → NAME_peers_results.csv.gz; ranked among the grid's samplers → NAME_peers.csv, NAME_peers_ranks_METRIC.csv, NAME_peers_cd.png"
+    out = Path(out)
+    peers = pd.concat([compare(d, s, m, cache_dir=out/'cache', **compare_kwargs) for d, s, m in tasks], ignore_index=True)
+    summary = summarise(pd.concat([res, peers], ignore_index=True), ['dataset', 'sampler', 'model'])  # ranked as `run_comparison` ranks
+    keel = summary[summary.dataset.str.startswith('keel/')]
+    print(f'Mean rank by {metrics[0]} on the KEEL sets, with the peers (1 = best):\n', rank_table(keel, metrics[0]).round(2).to_string(), sep='')
+    panels = [(m, metric) for m in dict.fromkeys(peers.model[peers.dataset.str.startswith('keel/')]) for metric in metrics]
+    fig, axs = plt.subplots(len(panels), 1, figsize=(7, 2.4 * len(panels)), squeeze=False)
+    for ax, (m, metric) in zip(axs[:, 0], panels): plot_cd(score_table(keel, metric, model=m), title=f'{m}, {metric}', ax=ax)
+    fig.tight_layout()
+    save_outputs(out, name, {'peers_results.csv.gz': peers, 'peers.csv': peer_table(summary, rows, metrics), 'peers_cd.png': fig}
+                            | {f'peers_ranks_{m}.csv': rank_table(keel, m) for m in metrics})
+    return peers
+
 # %% ../../nbs/02b_experiments_samplers.ipynb #64dd8fd7
 def run_samplers(out:Path, # folder for the tables, plots and the task cache
                  quick:bool=False, # a tiny grid for a smoke test
                  seed:int=0, # seed of the folds, samplers and models
                  device:str|None=None, # unused: every model here is a CPU scikit-learn model
                  n_jobs:int=-1, # joblib workers
+                 peers:bool|None=None, # the five leaders of Kovács (2019) from smote-variants; None: if it is installed
                 )->pd.DataFrame:
-    "The samplers × models grid on the KEEL and credit sets; writes CSV tables and CD plots into `out`"
-    out = Path(out)
+    "The samplers × models grid on the KEEL and credit sets, with smote-variants' leaders; writes CSV tables and CD plots into `out`"
+    out, leaders = Path(out), optional_leaders(peers)
     if quick:
         datasets, samplers, models = SAMPLER_DATASETS[:3], ['none', 'random over', 'SMOTE', 'random under'], ['kNN', 'decision tree', 'EasyEnsemble']
         cv = RepeatedStratifiedKFold(n_splits=3, n_repeats=1, random_state=seed)
@@ -71,4 +109,5 @@ def run_samplers(out:Path, # folder for the tables, plots and the task cache
         for ax, m in zip(np.atleast_1d(axs), mods): plot_cd(score_table(keel, metric, model=m), title=f'{m}, {metric}', ax=ax)
         fig.tight_layout(); figures[f'cd_{metric}.png'] = fig
     save_outputs(out, 'samplers', {'pipelines_roc_auc.csv': rank_table(keel, 'roc_auc', within='all')} | figures)
+    if leaders: run_peers(out, 'samplers', res, [(datasets, leaders, [m for m in models if m in MODELS])], ['SMOTE', *leaders], cv=cv, n_jobs=n_jobs, seed=seed)
     return res
