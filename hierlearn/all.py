@@ -13,6 +13,7 @@ from .data import *
 from .imbalance import *
 from .sampling import *
 from .sampling_fastai import *
+from .peer_samplers import *
 from .generative import *
 from .gan import *
 from .losses import *
@@ -30,6 +31,6 @@ from .experiments.tinyimagenet import *
 from .cli import EXPERIMENTS, Experiment, Option, get_experiment, main
 
 # %% ../nbs/99_all.ipynb #655e004a
-import hierlearn.core, hierlearn.data, hierlearn.imbalance, hierlearn.sampling, hierlearn.sampling_fastai, hierlearn.generative, hierlearn.gan, hierlearn.losses, hierlearn.longtail, hierlearn.hierarchy, hierlearn.hier_sampling, hierlearn.ingrain, hierlearn.experiments.credit, hierlearn.experiments.samplers, hierlearn.experiments.generative, hierlearn.experiments.longtail, hierlearn.experiments.hierarchy, hierlearn.experiments.images, hierlearn.experiments.tinyimagenet
-__all__ = [*hierlearn.core.__all__, *hierlearn.data.__all__, *hierlearn.imbalance.__all__, *hierlearn.sampling.__all__, *hierlearn.sampling_fastai.__all__, *hierlearn.generative.__all__, *hierlearn.gan.__all__, *hierlearn.losses.__all__, *hierlearn.longtail.__all__, *hierlearn.hierarchy.__all__, *hierlearn.hier_sampling.__all__, *hierlearn.ingrain.__all__, *hierlearn.experiments.credit.__all__, *hierlearn.experiments.samplers.__all__, *hierlearn.experiments.generative.__all__, *hierlearn.experiments.longtail.__all__, *hierlearn.experiments.hierarchy.__all__, *hierlearn.experiments.images.__all__, *hierlearn.experiments.tinyimagenet.__all__,
+import hierlearn.core, hierlearn.data, hierlearn.imbalance, hierlearn.sampling, hierlearn.sampling_fastai, hierlearn.peer_samplers, hierlearn.generative, hierlearn.gan, hierlearn.losses, hierlearn.longtail, hierlearn.hierarchy, hierlearn.hier_sampling, hierlearn.ingrain, hierlearn.experiments.credit, hierlearn.experiments.samplers, hierlearn.experiments.generative, hierlearn.experiments.longtail, hierlearn.experiments.hierarchy, hierlearn.experiments.images, hierlearn.experiments.tinyimagenet
+__all__ = [*hierlearn.core.__all__, *hierlearn.data.__all__, *hierlearn.imbalance.__all__, *hierlearn.sampling.__all__, *hierlearn.sampling_fastai.__all__, *hierlearn.peer_samplers.__all__, *hierlearn.generative.__all__, *hierlearn.gan.__all__, *hierlearn.losses.__all__, *hierlearn.longtail.__all__, *hierlearn.hierarchy.__all__, *hierlearn.hier_sampling.__all__, *hierlearn.ingrain.__all__, *hierlearn.experiments.credit.__all__, *hierlearn.experiments.samplers.__all__, *hierlearn.experiments.generative.__all__, *hierlearn.experiments.longtail.__all__, *hierlearn.experiments.hierarchy.__all__, *hierlearn.experiments.images.__all__, *hierlearn.experiments.tinyimagenet.__all__,
            'EXPERIMENTS', 'Experiment', 'Option', 'get_experiment', 'main']

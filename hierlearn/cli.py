@@ -70,8 +70,8 @@ _IMAGE_DATA = Option('--data', dict(dest='data', type=_existing, metavar='PATH',
 
 EXPERIMENTS = {e.name: e for e in [
     Experiment('credit', 'credit:run_credit', "deep model vs tree vs forest vs logistic regression on public credit data (F1 at 0.5 and tuned)", '01_imbalance'),
-    Experiment('samplers', 'samplers:run_samplers', "14 samplers × kNN/tree/forest/MLP + 4 balanced ensembles on 30 KEEL sets and the credit data (Kovács protocol, mean ranks, CD plots)", '02_sampling'),
-    Experiment('generative', 'generative:run_generative', "none / random over / SMOTE / AE / VAE / GAN over-sampling with tree, forest and the fastai MLP on KEEL and credit data", '04_gan'),
+    Experiment('samplers', 'samplers:run_samplers', "14 samplers × kNN/tree/forest/MLP + 4 balanced ensembles on 30 KEEL sets and the credit data (Kovács protocol, mean ranks, CD plots); with smote-variants installed, Kovács' five leaders beside them", '02_sampling'),
+    Experiment('generative', 'generative:run_generative', "none / random over / SMOTE / AE / VAE / GAN over-sampling with tree, forest and the fastai MLP on KEEL and credit data; with smote-variants installed, Kovács' five leaders beside them", '04_gan'),
     Experiment('longtail', 'longtail:run_longtail', "CIFAR-10/100-LT with ResNet-32, the LDAM-DRW recipe: cross-entropy vs the long-tail losses (GPU; --quick without data: a CPU fixture)", '05a_longtail',
                options=(Option('--dataset', dict(dest='datasets', nargs='+', choices=('cifar10', 'cifar100'), metavar='NAME', help='cifar10 and/or cifar100; default: both (quick: cifar10)')),
                         Option('--ratio', dict(dest='ratios', nargs='+', type=_ratio, metavar='RHO', help='imbalance ratios; default: 100 10 (quick: 10)')),
