@@ -37,8 +37,8 @@ __all__ = ['SPLITS', 'TINYIMAGENET_MEAN', 'TINYIMAGENET_STD', 'FEW_SHOT_METHODS'
            'FULL', 'IMAGES_PER_CPU_SECOND', 'HEAD_CPU_SECONDS', 'BASE_HEADS_CPU_SECONDS', 'families', 'class_split',
            'nearest_relatives', 'split_table', 'train_backbone', 'extract_features', 'fit_head', 'ncm_probs',
            'shrunk_means', 'shuffled_tree', 'flat_tree', 'draw_shots', 'FewShotTask', 'random_mistake_cost',
-           'score_few_shot', 'few_shot_draw', 'tinyimagenet_data', 'cached_backbone', 'projected_cpu_minutes',
-           'run_tinyimagenet']
+           'score_few_shot', 'few_shot_draw', 'tinyimagenet_data', 'backbone_path', 'cached_backbone',
+           'projected_cpu_minutes', 'backbone_timing', 'run_tinyimagenet']
 
 # %% ../../nbs/07c_experiments_tinyimagenet.ipynb #d3427a98
 SPLITS = ('random', 'family')
@@ -398,24 +398,33 @@ def tinyimagenet_data(data:str|Path|None=None, # folder or archive of the releas
     return load_images(df), df.label.to_numpy(dtype=object), df.is_valid.to_numpy(), classes
 
 # %% ../../nbs/07c_experiments_tinyimagenet.ipynb #84a91e3c
+def backbone_path(cache_dir:Path, source:str, base:list, n_images:int, epochs:int, widths:tuple, seed:int) -> Path:
+    "Where `cached_backbone` keeps the weights (and, beside them as .json, the training's time) for these settings"
+    return Path(cache_dir) / f'backbone-{_key(source, base, n_images, epochs, widths, seed)}.pt'
+
 def cached_backbone(images, labels, is_val, base:list, # the data and the base classes
                     cache_dir:Path|None, # where the weights are kept; None: not kept
                     source:str, # what the data are (part of the key)
                     epochs:int=10, widths:tuple=(32, 64, 128), seed:int=0, device=None, # `train_backbone`'s settings
                    ) -> nn.Sequential:
-    "The backbone trained on the base classes' training images, or its weights read back from `cache_dir`"
+    "The backbone trained on the base classes' training images, or its weights read back from `cache_dir` (the training's time is kept beside them)"
     device = default_device() if device is None else torch.device(device)
     rows = np.flatnonzero(~np.asarray(is_val) & np.isin(labels, base))
-    path = None if cache_dir is None else Path(cache_dir) / f'backbone-{_key(source, base, len(rows), epochs, widths, seed)}.pt'
+    path = None if cache_dir is None else backbone_path(cache_dir, source, base, len(rows), epochs, widths, seed)
     body = small_resnet(widths)
     if path is not None and path.is_file():
         body.load_state_dict(torch.load(path, map_location='cpu'))
         return body.to(device).eval()
     code = {c: i for i, c in enumerate(base)}
+    start, cpu_start = time.perf_counter(), time.process_time()
     body = train_backbone(images[rows], [code[c] for c in labels[rows]], len(base), epochs, widths, seed=seed, device=device)
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu_start
     if path is not None:
         state = {k: v.cpu() for k, v in body.state_dict().items()}
         write_atomic(path, lambda p: torch.save(state, p))
+        write_json_atomic(path.with_suffix('.json'), dict(train_images=len(rows), epochs=epochs, seconds=seconds, cpu_seconds=cpu,
+                                                          images_per_s=len(rows) * epochs / seconds, device=str(device),
+                                                          threads=torch.get_num_threads()))
     return body
 
 # %% ../../nbs/07c_experiments_tinyimagenet.ipynb #c2567f78
@@ -428,6 +437,15 @@ def projected_cpu_minutes(n_train_images:int, # backbone training images
     train = n_splits * n_train_images * cfg['epochs'] / IMAGES_PER_CPU_SECOND.get(tuple(cfg['widths']), 30)
     heads = n_splits * (len(cfg['ks']) * cfg['draws'] * n_methods * HEAD_CPU_SECONDS + BASE_HEADS_CPU_SECONDS)
     return (train + heads) / 60
+
+def backbone_timing(cache:Path, images, labels, is_val, hierarchy:Hierarchy, classes:list, split:str, seed:int, cfg:dict, source:list) -> dict:
+    "The backbone's training time for one split as `cached_backbone` recorded it (NaN where it was not recorded)"
+    base, _ = class_split(hierarchy, classes, split, seed, cfg['n_novel'])
+    n = int((~np.asarray(is_val) & np.isin(labels, base)).sum())
+    sidecar = backbone_path(cache, json.dumps(source), base, n, cfg['epochs'], cfg['widths'], seed).with_suffix('.json')
+    t = read_json_cache(sidecar, lambda r: isinstance(r, dict)) or {}
+    return dict(train_images=n, epochs=cfg['epochs'], backbone_minutes=t.get('seconds', np.nan) / 60,
+                backbone_cpu_minutes=t.get('cpu_seconds', np.nan) / 60, backbone_images_per_s=t.get('images_per_s', np.nan))
 
 def run_tinyimagenet(out:Path, # folder for the CSV files and the per-draw cache
                      quick:bool=False, # a smoke test: 20 base and 10 novel classes, a 2-epoch backbone, k = 1 and 5, one draw
@@ -478,7 +496,9 @@ def run_tinyimagenet(out:Path, # folder for the CSV files and the per-draw cache
     summary = (res.groupby(['split', 'k', 'method'], sort=False)
                   .agg(top1=('top1', 'mean'), severity=('mistake_severity', 'mean'), random_mistake=('random_mistake', 'first'),
                        hd5=('hd@5', 'mean'), draws=('draw', 'nunique')).reset_index())
-    save_outputs(out, 'tinyimagenet', {'results.csv': res, 'summary.csv': summary}, verbose=False)
+    timing = pd.DataFrame([dict(split=s, **backbone_timing(cache, images, labels, is_val, h, classes, s, seed, cfg, source),
+                                head_cpu_minutes=res[res.split == s].cpu_seconds.sum() / 60) for s in splits])
+    save_outputs(out, 'tinyimagenet', {'results.csv': res, 'summary.csv': summary, 'timing.csv': timing}, verbose=False)
     print(f"{len(res)} rows in {(time.perf_counter() - start) / 60:.1f} min ({(time.process_time() - cpu_start) / 60:.1f} CPU-minutes; "
-          f"cached draws cost nothing); wrote {out}/: tinyimagenet_results.csv, tinyimagenet_summary.csv")
+          f"cached draws cost nothing); wrote {out}/: tinyimagenet_results.csv, tinyimagenet_summary.csv, tinyimagenet_timing.csv")
     return res
