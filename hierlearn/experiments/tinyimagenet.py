@@ -6,15 +6,17 @@ Docs: https://hierlearn.github.io/hierlearn/experiments_tinyimagenet.html.md"""
 
 # %% ../../nbs/07c_experiments_tinyimagenet.ipynb #db973518
 from __future__ import annotations
-import hashlib, json, os, time, warnings
+import hashlib, json, os, time
 from functools import partial
 from pathlib import Path
 import numpy as np, pandas as pd
+import matplotlib.pyplot as plt
+from scipy.stats import ttest_rel
 import torch
 import torch.nn as nn
 from fastprogress.fastprogress import progress_bar
-with warnings.catch_warnings():   # fastai's import trips torch's harmless torch.jit deprecation warning
-    warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated')
+from ..core import quiet_fastai
+with quiet_fastai():   # fastai's import trips torch's harmless torch.jit deprecation warning
     from fastai.torch_core import default_device, no_random
     from fastai.data.core import DataLoaders
     from fastai.data.transforms import IntToFloatTensor, Normalize
@@ -30,15 +32,16 @@ from ..hierarchy import Hierarchy, tiny_imagenet_hierarchy
 from ..ingrain import hier_loss, n_outputs, hier_evaluate
 from ..hier_sampling import SiblingSMOTE
 from ..longtail import ImageTensors, ImageTensorDL, PadCropFlip, FIXTURE_DATA
-from .images import small_resnet
+from .images import small_resnet, ce_images_needed
 
 # %% auto #0
 __all__ = ['SPLITS', 'TINYIMAGENET_MEAN', 'TINYIMAGENET_STD', 'FEW_SHOT_METHODS', 'FEW_SHOT_CONTROLS', 'FEW_SHOT_KS', 'QUICK',
-           'FULL', 'IMAGES_PER_CPU_SECOND', 'HEAD_CPU_SECONDS', 'BASE_HEADS_CPU_SECONDS', 'families', 'class_split',
-           'nearest_relatives', 'split_table', 'train_backbone', 'extract_features', 'fit_head', 'ncm_probs',
-           'shrunk_means', 'shuffled_tree', 'flat_tree', 'draw_shots', 'FewShotTask', 'random_mistake_cost',
-           'score_few_shot', 'few_shot_draw', 'tinyimagenet_data', 'backbone_path', 'cached_backbone',
-           'projected_cpu_minutes', 'backbone_timing', 'run_tinyimagenet']
+           'FULL', 'IMAGES_PER_CPU_SECOND', 'HEAD_CPU_SECONDS', 'BASE_HEADS_CPU_SECONDS', 'KNOWLEDGE_FREE',
+           'SHOT_CURVE_METHODS', 'families', 'class_split', 'nearest_relatives', 'split_table', 'train_backbone',
+           'extract_features', 'fit_head', 'ncm_probs', 'shrunk_means', 'shuffled_tree', 'flat_tree', 'draw_shots',
+           'FewShotTask', 'random_mistake_cost', 'score_few_shot', 'few_shot_draw', 'generalized_draw',
+           'tinyimagenet_data', 'backbone_path', 'cached_backbone', 'projected_cpu_minutes', 'backbone_timing',
+           'run_tinyimagenet', 'few_shot_vs_baseline', 'plot_shot_curves']
 
 # %% ../../nbs/07c_experiments_tinyimagenet.ipynb #d3427a98
 SPLITS = ('random', 'family')
@@ -373,6 +376,32 @@ def few_shot_draw(task:FewShotTask, # the cached features and base-class knowled
         if method == 'CE': rows.append(dict(method='CE + CRM', k=k, draw=draw, **score_few_shot(task, p, decode='crm'), cpu_seconds=cpu))
     return rows
 
+# %% ../../nbs/07c_experiments_tinyimagenet.ipynb #3339cc03
+def generalized_draw(task:FewShotTask, # the cached features and base-class knowledge
+                     k:int, # shots per novel class
+                     draw:int, # which draw of shots
+                     seed:int=0, # the experiment's seed
+                    ) -> list:
+    "NCM and NCM + relatives over base and novel classes together: top-1 on each side, their harmonic mean, mistake severity"
+    shots = draw_shots(task.y, task.is_val, task.novel, k, draw, seed)
+    Xs, ys = task.X[shots], task.y[shots]
+    classes = task.base + task.novel
+    val = np.flatnonzero(task.is_val & np.isin(task.y, classes))
+    base_means = np.stack([task.base_means[c] for c in task.base])
+    novel_means = {'NCM': np.stack([Xs[ys == c].mean(0) for c in task.novel]),
+                   'NCM + relatives': shrunk_means(Xs, ys, task.novel, task.base_means, task.relatives)}
+    rows = []
+    for method, means in novel_means.items():
+        p = ncm_probs(task.X[val], np.vstack([base_means, means]))
+        right = np.asarray(classes, dtype=object)[p.argmax(1)] == task.y[val]
+        is_novel = np.isin(task.y[val], task.novel)
+        novel_top1, base_top1 = 100 * right[is_novel].mean(), 100 * right[~is_novel].mean()
+        m = hier_evaluate(task.y[val], p, task.h, classes=classes, ks=(5,))
+        rows.append(dict(method=method, k=k, draw=draw, novel_top1=novel_top1, base_top1=base_top1,
+                         harmonic_mean=2 * novel_top1 * base_top1 / max(novel_top1 + base_top1, 1e-12),
+                         mistake_severity=m['mistake_severity'], random_mistake=random_mistake_cost(task.h, classes)))
+    return rows
+
 # %% ../../nbs/07c_experiments_tinyimagenet.ipynb #ec4f360c
 FEW_SHOT_KS = (1, 2, 5, 10, 20)
 QUICK = dict(n_base=20, n_novel=10, train_per_class=60, val_per_class=20, epochs=2, widths=(16, 32, 64), ks=(1, 5), draws=1)
@@ -455,7 +484,7 @@ def run_tinyimagenet(out:Path, # folder for the CSV files and the per-draw cache
                      splits:tuple=SPLITS, # which base/novel splits
                      methods=None, # few-shot methods; None: all, and the controls
                     ) -> pd.DataFrame:
-    "Few-shot learning on Tiny ImageNet: a backbone per split on the base classes, every method on k shots of the novel ones; writes tinyimagenet_*.csv"
+    "Few-shot learning on Tiny ImageNet: a backbone per split on the base classes, every method on k shots of the novel ones (and NCM over all classes); writes tinyimagenet_*.csv"
     for s in splits: check_choice(s, SPLITS, 'split')
     methods = list(FEW_SHOT_METHODS) + list(FEW_SHOT_CONTROLS) if methods is None else list(methods)
     for m in methods: _method_spec(m)
@@ -479,26 +508,94 @@ def run_tinyimagenet(out:Path, # folder for the CSV files and the per-draw cache
     rows, start, cpu_start = [], time.perf_counter(), time.process_time()
     jobs = [(s, k, d) for s in splits for k in cfg['ks'] for d in range(cfg['draws'])]
     tasks = {}
+    def task_of(split):   # built only when a draw is not cached
+        if split not in tasks:
+            base, novel = class_split(h, classes, split, seed, cfg['n_novel'])
+            body = cached_backbone(images, labels, is_val, base, cache, json.dumps(source), cfg['epochs'], cfg['widths'], seed, device)
+            tasks[split] = FewShotTask(extract_features(body, images), labels, is_val, h, base, novel, seed)
+        return tasks[split]
+    generalized = []
     for split, k, draw in progress_bar(jobs):
         path = cache / f"{split}-k{k}-draw{draw}-{_key(source, cfg['epochs'], cfg['widths'], seed, methods)}.json"
         got = read_json_cache(path, lambda r: isinstance(r, list))
         if got is None:
-            if split not in tasks:
-                base, novel = class_split(h, classes, split, seed, cfg['n_novel'])
-                body = cached_backbone(images, labels, is_val, base, cache, json.dumps(source), cfg['epochs'], cfg['widths'], seed, device)
-                tasks[split] = FewShotTask(extract_features(body, images), labels, is_val, h, base, novel, seed)
-            task = tasks[split]
+            task = task_of(split)
             got = [dict(data=label, split=split, base_classes=len(task.base), novel_classes=len(task.novel),
                         random_mistake=random_mistake_cost(h, task.novel), **r) for r in few_shot_draw(task, k, draw, methods, seed)]
             write_json_atomic(path, got)
         rows += got
+        path = cache / f"generalized-{split}-k{k}-draw{draw}-{_key(source, cfg['epochs'], cfg['widths'], seed)}.json"
+        got = read_json_cache(path, lambda r: isinstance(r, list))
+        if got is None:
+            got = [dict(data=label, split=split, **r) for r in generalized_draw(task_of(split), k, draw, seed)]
+            write_json_atomic(path, got)
+        generalized += got
     res = pd.DataFrame(rows)
     summary = (res.groupby(['split', 'k', 'method'], sort=False)
                   .agg(top1=('top1', 'mean'), severity=('mistake_severity', 'mean'), random_mistake=('random_mistake', 'first'),
                        hd5=('hd@5', 'mean'), draws=('draw', 'nunique')).reset_index())
     timing = pd.DataFrame([dict(split=s, **backbone_timing(cache, images, labels, is_val, h, classes, s, seed, cfg, source),
                                 head_cpu_minutes=res[res.split == s].cpu_seconds.sum() / 60) for s in splits])
-    save_outputs(out, 'tinyimagenet', {'results.csv': res, 'summary.csv': summary, 'timing.csv': timing}, verbose=False)
+    save_outputs(out, 'tinyimagenet', {'results.csv': res, 'summary.csv': summary, 'generalized.csv': pd.DataFrame(generalized), 'timing.csv': timing}, verbose=False)
     print(f"{len(res)} rows in {(time.perf_counter() - start) / 60:.1f} min ({(time.process_time() - cpu_start) / 60:.1f} CPU-minutes; "
-          f"cached draws cost nothing); wrote {out}/: tinyimagenet_results.csv, tinyimagenet_summary.csv, tinyimagenet_timing.csv")
+          f"cached draws cost nothing); wrote {out}/: tinyimagenet_results.csv, tinyimagenet_summary.csv,\n  tinyimagenet_generalized.csv, tinyimagenet_timing.csv")
     return res
+
+# %% ../../nbs/07c_experiments_tinyimagenet.ipynb #483d2a2f
+KNOWLEDGE_FREE = ('NCM', 'CE')
+
+def few_shot_vs_baseline(results:pd.DataFrame, # `run_tinyimagenet`'s rows
+                         baselines=KNOWLEDGE_FREE, # methods without knowledge: the better at each split and k is the yardstick
+                         min_gain:float=20., # the goal at k <= 2: top-1 up by this many percent (relative) ...
+                         max_shot_ratio:float=0.5, # ... or the yardstick's top-1 reached with at most this fraction of its shots ...
+                         severity_cut:float=10., # ... and mistake severity cut by at least this many percent
+                        ) -> pd.DataFrame:
+    "Every method against the better knowledge-free method on the same draws: paired differences, paired t-tests, and shots the yardstick needs"
+    rows = []
+    for split, r in results.groupby('split', sort=False):
+        curve = r.groupby(['method', 'k']).top1.mean().unstack('k')
+        envelope = curve.loc[list(baselines)].max()   # the better knowledge-free top-1 at each k
+        wide = r.pivot_table(index=['k', 'draw'], columns='method', values=['top1', 'mistake_severity'])
+        for k, w in wide.groupby(level='k', sort=True):
+            base = curve.loc[list(baselines), k].idxmax()
+            b = w.xs(base, axis=1, level='method')
+            for method in dict.fromkeys(r.method):
+                if method == base: continue
+                m, d = w.xs(method, axis=1, level='method'), w.xs(method, axis=1, level='method') - b
+                def p(col): return float(ttest_rel(m[col], b[col]).pvalue) if len(d) >= 2 and d[col].std() > 0 else np.nan
+                top1, severity = m.top1.mean(), m.mistake_severity.mean()
+                needed = float(ce_images_needed(envelope.index, envelope.to_numpy(), top1)[0])   # chapter 7b's interpolation, in shots
+                row = dict(split=split, k=k, method=method, yardstick=base, draws=len(d), top1=top1, d_top1=d.top1.mean(),
+                           gain=100 * (top1 / b.top1.mean() - 1), p_top1=p('top1'), severity=severity,
+                           severity_change=100 * (severity / b.mistake_severity.mean() - 1), p_severity=p('mistake_severity'),
+                           random_mistake=r.random_mistake.iloc[0], yardstick_shots=needed, shot_ratio=k / needed)
+                row['goal'] = bool(k <= 2 and (row['gain'] >= min_gain or row['shot_ratio'] <= max_shot_ratio)
+                                   and row['severity_change'] <= -severity_cut)
+                rows.append(row)
+    return pd.DataFrame(rows)
+
+# %% ../../nbs/07c_experiments_tinyimagenet.ipynb #5514fc5e
+SHOT_CURVE_METHODS = ('NCM', 'CE', 'NCM + relatives', 'NCM + random relatives', 'CE + relatives',
+                      'tree softmax (base nodes)', 'tree softmax (base nodes) [shuffled tree]')
+
+def plot_shot_curves(results:pd.DataFrame, # `run_tinyimagenet`'s rows
+                     methods=SHOT_CURVE_METHODS, # which methods to draw
+                    ):
+    "Top-1 and mistake severity on the novel classes against shots per class (log scale), one column per split"
+    splits = list(dict.fromkeys(results.split))
+    g = results.groupby(['split', 'method', 'k'])[['top1', 'mistake_severity']].mean()
+    fig, axs = plt.subplots(2, len(splits), figsize=(6.5, 5.2), sharex=True, squeeze=False, layout='constrained')
+    for j, split in enumerate(splits):
+        for i, method in enumerate(methods):
+            if (split, method) not in g.index.droplevel('k'): continue
+            d = g.loc[(split, method)]
+            style = dict(color='k', lw=2) if method in KNOWLEDGE_FREE[:1] else dict(color=f'C{i}', ls='--' if 'random' in method or 'shuffled' in method else '-')
+            for row, col in enumerate(['top1', 'mistake_severity']):
+                axs[row, j].plot(d.index, d[col], marker='o', ms=3, label=method if j == 0 and row == 0 else None, **style)
+        axs[1, j].axhline(results[results.split == split].random_mistake.iloc[0], color='grey', ls=':', label='random mistake' if j == 0 else None)
+        axs[0, j].set_title(f'{split} split')
+        axs[1, j].set_xlabel('shots per novel class')
+        axs[1, j].set_xscale('log'); axs[1, j].set_xticks(sorted(results.k.unique()), [str(k) for k in sorted(results.k.unique())])
+    axs[0, 0].set_ylabel('top-1 (%)'); axs[1, 0].set_ylabel('mistake severity')
+    fig.legend(loc='outside lower center', ncol=2, fontsize=9, frameon=False)
+    return fig
