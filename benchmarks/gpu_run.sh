@@ -63,6 +63,8 @@ while (($#)); do
 done
 OUTDIR=${OUTDIR:-${OUT:-./gpu_out}}
 PY=${PYTHON:-python}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+export PYTHONPATH=$ROOT${PYTHONPATH:+:$PYTHONPATH} MPLBACKEND=${MPLBACKEND:-Agg}   # this checkout's hierlearn, no display
 
 if [[ $QUICK == 1 ]]; then
   DEVICE=cpu

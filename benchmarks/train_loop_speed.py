@@ -99,6 +99,53 @@ def plain_rate(images, codes, n_classes, epochs, widths, bs, warmup, channels_la
     return _timed_rate(times, bs, warmup)
 
 
+PHASES = ['data', 'forward', 'loss', 'backward', 'optimiser step', 'rest']
+_EVENTS = ['before_batch', 'after_pred', 'after_loss', 'after_backward', 'after_step', 'after_batch']   # each phase ends at one
+
+
+class _PhaseClock(Callback):
+    "Benchmark only: the clock at the end of each training event, to split a step into `PHASES` (data runs from one step's end to before_batch)"
+    order = 100
+    def before_fit(self): _PhaseClock.stamps = []
+    def _stamp(self):
+        if self.training: _PhaseClock.stamps.append(time.perf_counter())
+    before_batch = after_pred = after_loss = after_backward = after_step = after_batch = _stamp
+
+
+def _phase_ms(stamps, start, warmup):
+    "Median milliseconds of each phase over the steps after `warmup`, from a flat list of per-step stamps (6 per step)"
+    ends = np.array(stamps).reshape(-1, len(PHASES))
+    begins = np.concatenate([[start], ends[:-1, -1]])
+    d = np.diff(np.column_stack([begins, ends]), axis=1)[warmup:]
+    return dict(zip(PHASES, 1000 * np.median(d, axis=0)))
+
+
+def profile_phases(images, codes, n_classes, epochs, widths, bs, warmup):
+    "Median ms per step in each phase, fastai's path (its own training events) and the plain loop, 1 thread, channels-last"
+    _StepClock.setup = {}
+    defaults.callbacks.extend([_StepClock, _PhaseClock])
+    try: train_backbone(images, codes, n_classes, epochs, widths, batch_size=bs, seed=0, device='cpu')
+    finally: defaults.callbacks.remove(_StepClock); defaults.callbacks.remove(_PhaseClock)
+    fastai = _phase_ms(_PhaseClock.stamps, _StepClock.times[0], warmup)
+    torch.manual_seed(0)
+    x, y = torch.from_numpy(np.ascontiguousarray(images.transpose(0, 3, 1, 2))), torch.as_tensor(codes, dtype=torch.int64)
+    mean, std = (torch.tensor(v)[:, None, None] for v in (MEAN, STD))
+    model = nn.Sequential(small_resnet(widths), nn.Linear(widths[-1], n_classes)).to(memory_format=torch.channels_last)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)
+    steps = len(y) // bs
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.1, total_steps=epochs * steps, pct_start=0.25)
+    stamps, start = [], time.perf_counter()
+    for _ in range(epochs):
+        for idx in torch.randperm(len(y))[:steps * bs].split(bs):
+            xb, yb = (pad_crop_flip(x[idx].float() / 255, 4) - mean) / std, y[idx]; stamps.append(time.perf_counter())
+            out = model(xb); stamps.append(time.perf_counter())
+            loss = F.cross_entropy(out, yb); stamps.append(time.perf_counter())
+            loss.backward(); stamps.append(time.perf_counter())
+            opt.step(); stamps.append(time.perf_counter())
+            opt.zero_grad(set_to_none=True); sched.step(); stamps.append(time.perf_counter())
+    return pd.DataFrame({'fastai': fastai, 'plain PyTorch': _phase_ms(stamps, start, warmup)})
+
+
 def loader_rates(images, codes, n_classes, bs, n_batches):
     "Batches/s of the two data paths alone (index, crop and flip, normalise; no model): fastai's DataLoader and the plain code"
     from fastai.data.transforms import IntToFloatTensor, Normalize
@@ -153,6 +200,9 @@ def main(argv=None):
                    "chapter 07c's backbone is 32 64 128)")
     p.add_argument('--compile', action='store_true', help='also torch.compile the model on both paths (1 thread, channels-last)')
     p.add_argument('--data', type=Path, default=None, help='a folder or archive holding cifar10/: real CIFAR-10 images instead of a fixture')
+    p.add_argument('--profile', type=int, default=None, metavar='STEPS',
+                   help='instead: split STEPS training steps of each path (1 thread, channels-last) into data, forward, loss, '
+                        'backward, optimiser step and the rest, and print the median ms per step of each')
     p.add_argument('--out', type=Path, default=RESULTS, help=f'the CSV to write (default {RESULTS})')
     a = p.parse_args(argv)
     if a.quick: n_images, bs, epochs, warmup, rounds, threads, layouts = 64, 16, 2, 2, 1, [1], [True]
@@ -160,6 +210,15 @@ def main(argv=None):
     n_images, rounds, threads, widths = a.images or n_images, a.rounds or rounds, a.threads or threads, tuple(a.widths)
     mode = 'quick' if a.quick else 'full'
     with tempfile.TemporaryDirectory() as tmp: images, codes, n_classes, data_desc = training_images(n_images, bs, a.data, a.quick, tmp)
+    if a.profile:
+        torch.set_num_threads(1)
+        per_epoch = max(bs, a.profile // 3 * bs)
+        with tempfile.TemporaryDirectory() as tmp: images, codes, n_classes, _ = training_images(per_epoch, bs, a.data, a.quick, tmp)
+        table = profile_phases(images, codes, n_classes, 3, widths, bs, warmup)
+        print(f'median ms per step, {3 * len(codes) // bs} steps of {bs} images ({warmup} not counted), widths {widths}:')
+        print(table.assign(ratio=table['fastai'] / table['plain PyTorch']).round(2).to_string())
+        print(f"step total: fastai {table['fastai'].sum():.1f} ms, plain {table['plain PyTorch'].sum():.1f} ms")
+        return
     configs = [(t, cl, False) for t in threads for cl in layouts] + ([(1, True, True)] if a.compile else [])
     runs = {'fastai': fastai_rate, 'plain PyTorch': plain_rate}
     rates = {(path, *c): [] for c in configs for path in runs}
