@@ -325,7 +325,8 @@ def plot(self:Hierarchy, ax=None, # matplotlib axes; a new figure when None
     for i, l in enumerate(leaves):
         for a in self.ancestors(l, include_self=True): first.setdefault(a, i)
     if ax is None:
-        _, ax = plt.subplots(figsize=(width, 1.2 + (1.1 if rotate else 0.8) * self.height + (0.8 if rotate else 0)))
+        _, ax = plt.subplots(figsize=(width, 1.2 + (1.1 if rotate else 0.8) * self.height + (0.8 if rotate else 0)),
+                             gridspec_kw=dict(left=0.08, right=0.98))   # the labels get the column's whole width
     fig = ax.figure
     width_pt = 0.9 * ax.get_position().width * fig.get_figwidth() * 72
     gaps, pt = np.ones(len(leaves)), width_pt / (len(leaves) + 1)
