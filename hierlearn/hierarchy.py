@@ -306,13 +306,15 @@ def _label_widths(labels, fontsize:float)->np.ndarray:
 # %% ../nbs/06_hierarchy.ipynb #333a9a41
 @patch
 def plot(self:Hierarchy, ax=None, # matplotlib axes; a new figure when None
-         fontsize:int=9, # size of the node labels
-         rotate_leaves:bool|None=None): # turn leaf labels vertical; default: when there are more than 12 leaves
+         fontsize:float=9, # size of the node labels in points (9 is the smallest that reads well in print)
+         rotate_leaves:bool|None=None, # turn leaf labels vertical; default: when there are more than 12 leaves or a row would not fit
+         width:float=6.5): # width in inches of a new figure (a book's text column)
     "Top-down plot of the tree: x from the leaf order, spaced so no two labels of a level overlap; y from the depth"
     import matplotlib.pyplot as plt             # here, not at the top: loading a taxonomy need not load matplotlib
     leaves, order = self.leaves, self._order
-    rotate = len(leaves) > 12 if rotate_leaves is None else rotate_leaves
     half = dict(zip(order, _label_widths(order, fontsize) / 2))
+    leaf_row = sum(2 * half[l] + fontsize for l in leaves) / 72             # inches the leaf labels need side by side
+    rotate = (len(leaves) > 12 or leaf_row + 0.5 > width) if rotate_leaves is None else rotate_leaves
     if rotate: half.update({l: fontsize / 2 for l in leaves})   # a vertical label is one line of text wide
     # a row of labels: the internal nodes of one depth (labels above) or the leaves of one depth (labels below);
     # vertical leaf labels are left at one leaf apart, as before
@@ -323,8 +325,8 @@ def plot(self:Hierarchy, ax=None, # matplotlib axes; a new figure when None
     for i, l in enumerate(leaves):
         for a in self.ancestors(l, include_self=True): first.setdefault(a, i)
     if ax is None:
-        need = max(sum(2 * half[n] + fontsize for n in row) for row in rows.values()) / 72
-        _, ax = plt.subplots(figsize=(max(4, 0.45 * len(leaves), need + 1), 1.2 + 1.1 * self.height))
+        _, ax = plt.subplots(figsize=(width, 1.2 + (1.1 if rotate else 0.8) * self.height + (0.8 if rotate else 0)),
+                             gridspec_kw=dict(left=0.08, right=0.98))   # the labels get the column's whole width
     fig = ax.figure
     width_pt = 0.9 * ax.get_position().width * fig.get_figwidth() * 72
     gaps, pt = np.ones(len(leaves)), width_pt / (len(leaves) + 1)

@@ -6,15 +6,15 @@ Docs: https://hierlearn.github.io/hierlearn/ingrain.html.md"""
 
 # %% ../nbs/07_ingrain.ipynb #15178d80
 from __future__ import annotations
-import copy, warnings
+import copy
 from collections import namedtuple
 import numpy as np, pandas as pd
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
-with warnings.catch_warnings():   # fastai's import trips torch's harmless torch.jit deprecation warning
-    warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated')
+from .core import plain_value, quiet_fastai
+with quiet_fastai():   # fastai's import trips torch's harmless torch.jit deprecation warning
     from fastai.torch_core import set_seed, to_detach
     from fastai.learner import Learner
     from fastai.callback.schedule import fit_one_cycle   # patches Learner.fit_one_cycle
@@ -23,7 +23,6 @@ with warnings.catch_warnings():   # fastai's import trips torch's harmless torch
     from fastai.tabular.data import TabularDataLoaders
     from fastai.tabular.learner import tabular_learner
     from fastai.vision.learner import vision_learner
-from .core import plain_value
 from .hierarchy import Hierarchy
 from .losses import PerSampleLoss   # the base of every loss
 
@@ -399,7 +398,7 @@ class TreeSoftmaxLoss(HierarchyLoss):
 
 # %% ../nbs/07_ingrain.ipynb #13259aef
 class MultiLevelLoss(HierarchyLoss):
-    "One classifier per level on a shared body: Σ_l w_l·CE(level-l logits, ancestor of y at level l); leaf score = Σ_l log p_l(ancestor)"
+    "One classifier per level on a shared body: Σ_l w_l·CE(level-l logits, ancestor of y at level l); the leaf head predicts"
     def __init__(self, hierarchy:Hierarchy, # the label hierarchy
                  classes=None, # the classes (`dls.vocab`); default `hierarchy.leaves`
                  level_weights=None, # one weight per level 1..height; None: all 1
@@ -427,10 +426,8 @@ class MultiLevelLoss(HierarchyLoss):
         "The log-softmax of each level's block of outputs"
         return [F.log_softmax(z, dim=-1) for z in x.split(self.sizes, dim=-1)]
 
-    def leaf_log_probs(self, x):
-        idx = self.level_index.to(x.device)
-        score = sum(lp[:, idx[l]] for l, lp in enumerate(self.level_log_probs(x)))
-        return F.log_softmax(score, dim=-1)
+    def leaf_log_probs(self, x):   # the last level holds every class: the leaf head's softmax, in vocab order
+        return F.log_softmax(x[:, -self.sizes[-1]:], dim=-1)[:, self.level_index[-1].to(x.device)]
 
     def per_sample(self, x, y):
         idx, w = self.level_index.to(x.device), self.level_weights.to(x.device)

@@ -127,6 +127,29 @@ def test_losses_restrict_the_tree_to_the_classes():
     assert MultiLevelLoss(TREE, classes=['b3', 'a1']).levels == [['B', 'A'], ['b3', 'a1']]
 
 
+
+def _caterpillar(depth:int) -> Hierarchy:
+    "A chain n1 … n(depth−1) below the root, a leaf l_d hanging from each node and two leaves at the bottom: leaves at depths 1 … depth"
+    chain = {f'l{depth}': None, f'l{depth + 1}': None}
+    for d in range(depth - 1, 0, -1): chain = {f'l{d}': None, f'n{d}': chain}
+    return Hierarchy.from_nested({'root': chain})
+
+
+def test_multilevel_prediction_does_not_pile_onto_the_deepest_leaves():
+    """Regression: on a deep, unbalanced tree, scoring a leaf by the sum of its ancestors' log-probabilities over every level
+    counted a large family once per level and sent most predictions to the two deepest leaves. Heads that know only the
+    class frequencies (the log share of the classes below each node) must leave every class equally likely, and noise
+    around them must spread the predictions over all classes"""
+    tree = _caterpillar(8)
+    loss, n = MultiLevelLoss(tree), len(tree.leaves)
+    below = [torch.tensor([sum(node in tree.ancestors(c, include_self=True) for c in tree.leaves) for node in nodes], dtype=torch.float32)
+             for nodes in loss.levels]
+    prior = torch.cat([(b / n).log() for b in below])
+    torch.testing.assert_close(loss.activation(prior[None]), torch.full((1, n), 1 / n))
+    z = prior + 0.5 * torch.randn(4000, loss.n_out, generator=torch.Generator().manual_seed(0))
+    shares = torch.bincount(loss.activation(z).argmax(1), minlength=n) / len(z)
+    assert shares.max() < 2 / n, f"one class gets {shares.max():.0%} of the predictions: {shares.tolist()}"
+
 @pytest.mark.parametrize('method', HIER_METHODS)
 def test_ignore_index_on_an_uneven_tree(method):
     """Targets -100 are skipped by every method alike, also where the classes are a subset in vocab order"""
