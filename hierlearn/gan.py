@@ -6,8 +6,9 @@ Docs: https://hierlearn.github.io/hierlearn/gan.html.md"""
 
 # %% ../nbs/04_gan.ipynb #4e32a1e5
 from __future__ import annotations
-import contextlib, copy, io, numbers, time, warnings
+import contextlib, copy, io, numbers, textwrap, time, warnings
 from functools import partial
+from typing import NamedTuple
 from fastcore.basics import patch
 import numpy as np, pandas as pd
 import matplotlib.pyplot as plt
@@ -24,22 +25,21 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.neighbors import NearestNeighbors
 from sklearn.utils._param_validation import Interval
-with warnings.catch_warnings():   # fastai's import trips torch's harmless torch.jit deprecation warning
-    warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated')
+from .core import quiet_fastai
+with quiet_fastai():   # fastai's import trips torch's harmless torch.jit deprecation warning
     from fastai.callback.core import Callback
     from fastai.callback.tracker import EarlyStoppingCallback
     from fastai.data.core import DataLoaders
     from fastai.learner import Learner
     from fastai.metrics import Metric
     from fastai.optimizer import OptimWrapper
-from .core import quiet_fastai
 from .generative import (DeepOversampler, TabularEncoder, RaiseOnNaNCallback, TrainingDivergedError, RowsDL, torch_threads, as_frame, column_kind, check_finite)
 
 # %% auto #0
-__all__ = ['SpanActivation', 'class_location_scale', 'TabularGenerator', 'TabularCritic', 'ConditionalWGAN', 'gradient_penalty',
-           'WGANCriticLoss', 'GeneratorStepCallback', 'mmd2', 'class_mmd2', 'ClassMMD', 'GANOversampler',
-           'synthetic_rows', 'two_sample_auc', 'distance_to_closest_record', 'dcr_summary', 'marginal_distances',
-           'plot_marginals', 'plot_embedding', 'sample_quality', 'synthetic_minority']
+__all__ = ['SpanActivation', 'ClassStats', 'class_location_scale', 'TabularGenerator', 'TabularCritic', 'ConditionalWGAN',
+           'gradient_penalty', 'WGANCriticLoss', 'GeneratorStepCallback', 'mmd2', 'class_mmd2', 'ClassMMD',
+           'GANOversampler', 'synthetic_rows', 'two_sample_auc', 'distance_to_closest_record', 'dcr_summary',
+           'marginal_distances', 'plot_marginals', 'plot_embedding', 'sample_quality', 'synthetic_minority']
 
 # %% ../nbs/04_gan.ipynb #62f304ca
 class SpanActivation(nn.Module):
@@ -75,11 +75,16 @@ def _mlp(sizes:list, act, norm:bool=False)->nn.Sequential:
     return nn.Sequential(*layers)
 
 # %% ../nbs/04_gan.ipynb #beffaa32
+class ClassStats(NamedTuple):
+    "Per class, where a generator's rows start and how they spread"
+    loc:np.ndarray # (classes, encoded width): the class's means; on categorical blocks the log of its category shares
+    scale:np.ndarray # (classes, width, width): a Cholesky factor of the numeric columns' covariance; 1 on categorical columns
+
 def class_location_scale(Z:np.ndarray, # encoded rows
                          y:np.ndarray, # class index of each row (0 .. K-1)
                          spans:list, # `TabularEncoder.spans`
                          floor:float=0.05, # added to every numeric column's spread (floor² to its variance): a column constant within a class may still vary a little
-                        )->tuple:
+                        )->ClassStats:
     "Per class, where a generator's output starts (means; categories: log of the class's shares) and how it spreads (Cholesky factor of the numeric columns' covariance; categories: 1)"
     cat = np.zeros(Z.shape[1], bool)
     for s in spans:
@@ -91,7 +96,7 @@ def class_location_scale(Z:np.ndarray, # encoded rows
         rows = Z[y == c][:, num]
         cov = ledoit_wolf(rows)[0] if rows.shape[0] > 1 and rows.shape[1] else np.zeros((len(num), len(num)))  # shrunk: a class may have fewer rows than columns
         scale[c][np.ix_(num, num)] = np.linalg.cholesky(cov + floor ** 2 * np.eye(len(num)))
-    return np.where(cat, np.log(np.maximum(mean, 1e-3)), mean), scale
+    return ClassStats(np.where(cat, np.log(np.maximum(mean, 1e-3)), mean), scale)
 
 # %% ../nbs/04_gan.ipynb #d6f44a50
 class TabularGenerator(nn.Module):
@@ -101,7 +106,7 @@ class TabularGenerator(nn.Module):
                  spans:list, # `TabularEncoder.spans`
                  hidden:tuple=(128, 128), # hidden layer sizes
                  noise_dim:int=32, # size of the noise vector
-                 class_stats:tuple|None=None, # `class_location_scale`: a row of class c is loc[c] + scale[c] @ the network's output; None: the output itself
+                 class_stats:ClassStats|None=None, # `class_location_scale`: a row of class c is loc[c] + scale[c] @ the network's output; None: the output itself
                 ):
         super().__init__()
         self.noise_dim = noise_dim
@@ -135,7 +140,7 @@ class ConditionalWGAN(nn.Module):
                  hidden:tuple=(128, 128), # hidden layers of generator and critic
                  noise_dim:int=32, # size of the generator's noise
                  classifier:bool=True, # add an auxiliary classifier (AC loss)
-                 class_stats:tuple|None=None, # `class_location_scale` of the training rows: the generator starts from each class's centre
+                 class_stats:ClassStats|None=None, # `class_location_scale` of the training rows: the generator starts from each class's centre
                 ):
         super().__init__()
         self.generator = TabularGenerator(n_features, n_cond, spans, hidden, noise_dim, class_stats)
@@ -433,14 +438,14 @@ def two_sample_auc(real, # real rows (DataFrame or array)
                    synthetic, # synthetic rows, same columns
                    cv:int=5, # folds
                    model=None, # classifier with `predict_proba`; default: a random forest of 200 trees
-                   random_state:int=0, # seed of folds and forest
+                   seed:int=0, # seed of folds and forest
                   )->float:
     "Cross-validated ROC AUC of a classifier telling synthetic from real rows: 0.5 is indistinguishable, 1 is trivially told apart"
     R, S = _encoded(real, synthetic)
     if min(len(R), len(S)) < 2: raise ValueError(f"need at least 2 real and 2 synthetic rows, got {len(R)} and {len(S)}")
     X, is_synthetic = np.vstack([R, S]), np.r_[np.zeros(len(R)), np.ones(len(S))]
-    model = model if model is not None else RandomForestClassifier(200, min_samples_leaf=2, n_jobs=1, random_state=random_state)
-    folds = StratifiedKFold(min(cv, len(R), len(S)), shuffle=True, random_state=random_state)
+    model = model if model is not None else RandomForestClassifier(200, min_samples_leaf=2, n_jobs=1, random_state=seed)
+    folds = StratifiedKFold(min(cv, len(R), len(S)), shuffle=True, random_state=seed)
     p = cross_val_predict(clone(model), X, is_synthetic, cv=folds, method='predict_proba')[:, 1]
     return float(roc_auc_score(is_synthetic, p))
 
@@ -485,14 +490,14 @@ def marginal_distances(real, # real rows
 def plot_marginals(real, # real rows
                    synthetic:dict, # name -> synthetic rows (same columns)
                    columns=None, # which columns; default: all
-                   ncols:int=4, # panels per row
-                   size:float=2.6, # inches per panel
+                   ncols:int=3, # panels per row
+                   width:float=6.5, # inches: the figure's width (the book's text column)
                   ):
     "One panel per column: histograms (numbers) or category shares (categories) of the real rows and each synthetic set"
     real = as_frame(real)
     columns = list(real.columns if columns is None else columns)
     nrows = -(-len(columns) // ncols)
-    fig, axs = plt.subplots(nrows, ncols, figsize=(size * ncols, size * 0.8 * nrows), squeeze=False)
+    fig, axs = plt.subplots(nrows, ncols, figsize=(width, 0.4 + width / ncols * 1.1 * nrows), squeeze=False, layout='constrained')
     sets = {'real': real, **{k: as_frame(v).set_axis(real.columns, axis=1) for k, v in synthetic.items()}}
     for ax, c in zip(axs.flat, columns):
         if column_kind(real[c]) == 'numeric':
@@ -503,49 +508,48 @@ def plot_marginals(real, # real rows
         else:
             shares = pd.DataFrame({name: d[c].astype(str).value_counts(normalize=True) for name, d in sets.items()}).fillna(0)
             shares.plot.bar(ax=ax, color=['0.7'] + [f'C{i}' for i in range(len(synthetic))], width=0.8, legend=False)
-            ax.tick_params(axis='x', labelsize=6, rotation=90); ax.set_xlabel('')
-        ax.set_title(str(c), fontsize=9); ax.tick_params(labelsize=7)
+            ax.set_xticks(range(len(shares)), [textwrap.shorten(str(s), 12, placeholder='…') for s in shares.index], rotation=90); ax.set_xlabel('')
+        ax.set_title(str(c), fontsize=10); ax.tick_params(labelsize=9)
     for ax in axs.flat[len(columns):]: ax.axis('off')
-    axs.flat[0].legend(fontsize=7)
-    fig.tight_layout()
+    fig.legend(*axs.flat[0].get_legend_handles_labels(), loc='outside upper center', ncols=len(sets), fontsize=9)
     return fig
 
 # %% ../nbs/04_gan.ipynb #5596d515
 def plot_embedding(real, # real rows
                    synthetic:dict, # name -> synthetic rows (same columns)
                    method:str='pca', # 'pca' (fitted on the real rows) or 'tsne' (fitted on real + synthetic, per panel)
-                   random_state:int=0, # seed of PCA's solver and of t-SNE
-                   size:float=3.2, # inches per panel
+                   seed:int=0, # seed of PCA's solver and of t-SNE
+                   width:float=6.5, # inches: the figure's width (the book's text column)
                   ):
     "Real and synthetic rows in two dimensions, one panel per synthetic set"
     if method not in ('pca', 'tsne'): raise ValueError(f"method must be 'pca' or 'tsne', got {method!r}")
-    fig, axs = plt.subplots(1, len(synthetic), figsize=(size * len(synthetic), size), squeeze=False, sharex=method == 'pca', sharey=method == 'pca')
+    fig, axs = plt.subplots(1, len(synthetic), figsize=(width, 0.6 + width / len(synthetic)), squeeze=False, sharex=method == 'pca', sharey=method == 'pca',
+                            layout='constrained')
     for ax, (name, syn) in zip(axs.flat, synthetic.items()):
         R, S = _encoded(real, syn)
         if method == 'pca':
-            pca = PCA(2, random_state=random_state).fit(R)
+            pca = PCA(2, random_state=seed).fit(R)
             r2, s2 = pca.transform(R), pca.transform(S)
         else:
-            emb = TSNE(2, perplexity=min(30, (len(R) + len(S) - 1) / 3), init='pca', random_state=random_state).fit_transform(np.vstack([R, S]))
+            emb = TSNE(2, perplexity=min(30, (len(R) + len(S) - 1) / 3), init='pca', random_state=seed).fit_transform(np.vstack([R, S]))
             r2, s2 = emb[:len(R)], emb[len(R):]
         ax.scatter(*r2.T, s=8, color='0.6', label='real')
         ax.scatter(*s2.T, s=8, marker='x', lw=0.7, color='C3', alpha=0.6, label='synthetic')
         ax.set_title(name, fontsize=10)
-    axs.flat[0].legend(fontsize=7)
-    fig.tight_layout()
+    axs.flat[0].legend(fontsize=9)
     return fig
 
 # %% ../nbs/04_gan.ipynb #b0a6bcbf
 def sample_quality(real, # real rows of one class (what the generators learned from)
                    synthetic:dict, # name -> synthetic rows of that class
                    holdout=None, # real rows of that class no generator saw (for the distance baseline)
-                   random_state:int=0, # seed of the two-sample classifier's folds and forest
+                   seed:int=0, # seed of the two-sample classifier's folds and forest
                   )->pd.DataFrame:
     "One row per synthetic set: two-sample AUC, mean KS and TV of the marginals, and the distance-to-closest-record summary"
     rows = {}
     for name, syn in synthetic.items():
         m, d = marginal_distances(real, syn), dcr_summary(real, syn, holdout)
-        rows[name] = {'two-sample AUC': two_sample_auc(real, syn, random_state=random_state),
+        rows[name] = {'two-sample AUC': two_sample_auc(real, syn, seed=seed),
                       'mean KS': m.distance[m.statistic == 'KS'].mean(), 'mean TV': m.distance[m.statistic == 'TV'].mean(),
                       'DCR ratio': d['ratio'], 'copies': d['copies']}
     return pd.DataFrame(rows).T
@@ -554,12 +558,12 @@ def sample_quality(real, # real rows of one class (what the generators learned f
 def synthetic_minority(dataset, # a `Dataset` (or anything with `.X`, `.y`)
                        samplers:dict, # name -> over-sampler (imbalanced-learn API; DataFrames in)
                        test_size:float=0.2, # share of each class held out (the distance baseline)
-                       random_state:int=0, # seed of the split and of every sampler without one
+                       seed:int=0, # seed of the split and of every sampler without one
                       )->dict:
     "Fit each sampler on a stratified training split: the real training and held-out minority rows, and each sampler's new minority rows, seconds and fitted self"
     X, y = dataset.X, np.asarray(dataset.y)
     minority = pd.Series(y).value_counts().index[-1]
-    rng = np.random.default_rng(random_state)
+    rng = np.random.default_rng(seed)
     test = np.concatenate([rng.choice(idx, max(1, int(test_size * len(idx))), replace=False)
                            for idx in (np.flatnonzero(y == c) for c in np.unique(y))])
     train = np.setdiff1d(np.arange(len(y)), test)
@@ -568,7 +572,7 @@ def synthetic_minority(dataset, # a `Dataset` (or anything with `.X`, `.y`)
            'synthetic': {}, 'seconds': {}, 'samplers': {}}
     for name, sampler in samplers.items():
         sampler = clone(sampler)
-        if 'random_state' in sampler.get_params() and sampler.get_params()['random_state'] is None: sampler.set_params(random_state=random_state)
+        if 'random_state' in sampler.get_params() and sampler.get_params()['random_state'] is None: sampler.set_params(random_state=seed)
         t0 = time.perf_counter()
         new, y_new = synthetic_rows(Xtr, *sampler.fit_resample(Xtr, ytr))
         out['seconds'][name] = time.perf_counter() - t0

@@ -23,15 +23,14 @@ from sklearn.utils.validation import check_array, check_consistent_length, check
 from sklearn_compat.utils.validation import validate_data
 from imblearn.over_sampling.base import BaseOverSampler
 from imblearn.utils import check_target_type
-with warnings.catch_warnings():   # fastai's import trips torch's harmless torch.jit deprecation warning
-    warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated')
+from .core import quiet_fastai, check_unique_columns
+with quiet_fastai():   # fastai's import trips torch's harmless torch.jit deprecation warning
     from fastai.callback.core import Callback
     from fastai.callback.tracker import EarlyStoppingCallback
     from fastai.data.core import DataLoaders
     from fastai.data.load import DataLoader
     from fastai.learner import Learner
     from fastai.torch_core import default_device, no_random
-from .core import quiet_fastai, check_unique_columns
 
 # %% auto #0
 __all__ = ['Span', 'column_kind', 'as_frame', 'check_finite', 'TabularEncoder', 'TrainingDivergedError', 'RaiseOnNaNCallback',

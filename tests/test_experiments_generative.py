@@ -16,6 +16,8 @@ def test_run_generative_writes_results_atomically(tmp_path, monkeypatch):
     written = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
     assert sorted(written) == ['generative_cd.png', 'generative_ranks_f1.csv', 'generative_ranks_g_mean.csv',
                                'generative_ranks_roc_auc.csv', 'generative_results.csv.gz', 'generative_summary.csv']
+    import matplotlib.pyplot as plt
+    assert plt.imread(tmp_path/'generative_cd.png').shape[1] <= 6.5 * 120   # the CD diagrams fit the text column (saved at 120 dpi)
     to_csv = pd.DataFrame.to_csv
     def dies_half_way(self, path=None, *args, **kwargs):
         if Path(str(path)).name.startswith(('generative_summary', '.generative_summary')):

@@ -105,3 +105,64 @@ def test_diagnostics_on_smote_output_and_arrays():
     q = sample_quality(Xn[y.to_numpy() == 1], {'SMOTE': new})
     assert list(q.columns) == ['two-sample AUC', 'mean KS', 'mean TV', 'DCR ratio', 'copies'] and q.loc['SMOTE', 'copies'] == 0
     with pytest.raises(ValueError, match='removed rows'): synthetic_rows(Xn, Xn[:10], y[:10])
+
+
+# --- figures for the book's text column, the vocabulary, named results
+
+def test_diagnostic_figures_fit_the_text_column():
+    "plot_marginals and plot_embedding draw at most 6.5 inches wide, with no text under 9 pt, whatever the number of panels"
+    import matplotlib.pyplot as plt
+    from hierlearn.gan import plot_marginals, plot_embedding
+    real, other = normal_frame(60), normal_frame(60, shift=1, seed=1)
+    figs = [plot_marginals(real, {'a': other, 'b': other}), plot_marginals(real, {'a': other}, ncols=2),
+            plot_embedding(real, {'a': other, 'b': other, 'c': other}), plot_embedding(real, {'a': other}, method='tsne')]
+    for fig in figs:
+        assert fig.get_size_inches()[0] <= 6.5
+        sizes = [t.get_fontsize() for t in fig.findobj(plt.Text) if t.get_text()]
+        assert min(sizes) >= 9, sizes
+        plt.close(fig)
+
+
+def test_seeds_are_named_as_the_design_says():
+    "Estimators take `random_state`; the diagnostics and experiment functions of these modules take `seed`"
+    import inspect
+    import hierlearn.generative as generative, hierlearn.gan as gan, hierlearn.experiments.generative as experiment
+    for module in (generative, gan, experiment):
+        for name in module.__all__:
+            obj = getattr(module, name)
+            if not callable(obj) or getattr(obj, '__module__', None) != module.__name__: continue
+            if inspect.isclass(obj) and issubclass(obj, BaseException): continue
+            params = inspect.signature(obj).parameters
+            if inspect.isclass(obj) and hasattr(obj, 'fit_resample'): assert 'seed' not in params, name
+            else: assert 'random_state' not in params, f'{module.__name__}.{name} takes random_state; the vocabulary says seed'
+
+
+def test_class_statistics_are_named():
+    from hierlearn.gan import class_location_scale, ClassStats
+    from hierlearn.generative import TabularEncoder
+    X, y = mixed_frame()
+    enc = TabularEncoder().fit(X)
+    stats = class_location_scale(enc.transform(X), y.to_numpy(), enc.spans)
+    assert isinstance(stats, ClassStats) and stats.loc.shape == (2, enc.n_features_out_)
+    assert stats.scale.shape == (2, enc.n_features_out_, enc.n_features_out_)
+
+
+TOY, TOY_Y = multiclass()
+
+HOSTILE = [  # (call, exception type, regex the message must match)
+    (lambda: GANOversampler(**FAST).fit_resample(TOY, TOY_Y, condition=['a'] * 5), ValueError,
+     r'condition must have one value per row \(115\), got shape \(5,\)'),
+    (lambda: GANOversampler(**FAST).fit_resample(TOY, TOY_Y, condition=[None] + ['a'] * 114), ValueError, r'condition has missing values'),
+    (lambda: GANOversampler(gp_weight=-1).fit_resample(TOY, TOY_Y), ValueError, r"The 'gp_weight' parameter of GANOversampler must be"),
+    (lambda: GANOversampler(max_levels=-1).fit_resample(TOY, TOY_Y), ValueError, r"The 'max_levels' parameter of GANOversampler must be"),
+    (lambda: synthetic_rows(TOY, TOY.iloc[::-1], TOY_Y), ValueError, r'the first rows of X_res are not X'),
+    (lambda: synthetic_rows(TOY, TOY.iloc[:10], TOY_Y[:10]), ValueError, r'X_res has 10 rows, fewer than the 115 given'),
+    (lambda: two_sample_auc(TOY.iloc[:1], TOY), ValueError, r'need at least 2 real and 2 synthetic rows, got 1 and 115'),
+    (lambda: __import__('hierlearn.gan', fromlist=['plot_embedding']).plot_embedding(TOY, {'same': TOY}, method='umap'), ValueError,
+     r"method must be 'pca' or 'tsne', got 'umap'"),
+]
+
+
+@pytest.mark.parametrize('call, exc, message', HOSTILE)
+def test_hostile_input(call, exc, message):
+    with pytest.raises(exc, match=message): call()

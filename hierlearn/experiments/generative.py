@@ -42,7 +42,7 @@ def _cd_plots(keel:pd.DataFrame):
     "The CD diagrams of the KEEL part, one panel per model and metric, in one column (readable text)"
     models = list(dict.fromkeys(keel.model))
     panels = [(m, metric) for m in models for metric in ('g_mean', 'f1')]
-    fig, axs = plt.subplots(len(panels), 1, figsize=(7, 2.0 * len(panels)), squeeze=False)
+    fig, axs = plt.subplots(len(panels), 1, figsize=(6.5, 2.0 * len(panels)), squeeze=False)
     for ax, (m, metric) in zip(axs[:, 0], panels): plot_cd(score_table(keel, metric, model=m), title=f'{m}, {metric}', ax=ax)
     fig.tight_layout()
     return fig
@@ -65,16 +65,17 @@ def run_generative(out:Path, # folder for the tables, plots and the task cache
         keel_sets, credit_sets, cv = GENERATIVE_KEEL, CREDIT_DATASETS, RepeatedStratifiedKFold(n_splits=5, n_repeats=1, random_state=seed)
         keel_models = {k: mdl[k] for k in ('decision tree', 'random forest')}
     tasks = [(keel_sets, smp, keel_models)] + ([(credit_sets, smp, mdl)] if credit_sets else [])
-    res, keel = run_comparison(out, 'generative', tasks, ('g_mean', 'f1', 'roc_auc'), ('g_mean', 'G-mean'), cv=cv, n_jobs=n_jobs, seed=seed)
+    res, keel = run_comparison(out, 'generative', tasks, rank_metrics=('g_mean', 'f1', 'roc_auc'), headline=('g_mean', 'G-mean'),
+                               cv=cv, n_jobs=n_jobs, seed=seed)
     quality = []
     for name in ([] if quick else credit_sets):
         ds = load_dataset(name)
         cats = [c for c in ds.X.columns if column_kind(ds.X[c]) == 'categorical']
         sm = SMOTENC(categorical_features=cats, random_state=seed) if cats else SMOTE(random_state=seed)
-        q = synthetic_minority(ds, {'SMOTE': sm, **{k: smp[k] for k in ('AE', 'VAE', 'GAN')}}, random_state=seed)
-        tab = sample_quality(q['real'], q['synthetic'], q['holdout'], random_state=seed)
+        q = synthetic_minority(ds, {'SMOTE': sm, **{k: smp[k] for k in ('AE', 'VAE', 'GAN')}}, seed=seed)
+        tab = sample_quality(q['real'], q['synthetic'], q['holdout'], seed=seed)
         quality.append(tab.assign(seconds=pd.Series(q['seconds'])).rename_axis('sampler').reset_index().assign(dataset=name))
     save_outputs(out, 'generative', {'cd.png': _cd_plots(keel)} | ({'quality.csv': pd.concat(quality, ignore_index=True)} if quality else {}))
     if leaders: run_peers(out, 'generative', res, [(keel_sets, leaders, keel_models)] + ([(credit_sets, leaders, mdl)] if credit_sets else []),
-                          ['SMOTE', 'GAN', *leaders], ('g_mean', 'f1', 'roc_auc'), cv=cv, n_jobs=n_jobs, seed=seed)
+                          ['SMOTE', 'GAN', *leaders], metrics=('g_mean', 'f1', 'roc_auc'), cv=cv, n_jobs=n_jobs, seed=seed)
     return res
