@@ -31,10 +31,10 @@ from ..longtail import (NormedLinear, ImagePool, JPEG_LABEL, image_dls, epoch_re
                                 FIXTURE_DATA, use_fixture)
 
 # %% auto #0
-__all__ = ['IMAGE_METHODS', 'TAILS', 'IMAGE_SIZES', 'IMAGE_RATIOS', 'Regime', 'Job', 'image_pool', 'balanced_subset',
-           'long_tailed_subset', 'tail_adjusted_loss', 'image_learner', 'score_images', 'train_and_score',
-           'best_method', 'images_grid', 'grid_plan', 'projected_minutes', 'paired_vs_ce', 'ce_images_needed',
-           'data_efficiency', 'plot_learning_curves', 'run_images', 'time_cifar_data', 'time_images']
+__all__ = ['IMAGE_METHODS', 'TAILS', 'IMAGE_SIZES', 'IMAGE_RATIOS', 'image_pool', 'balanced_subset', 'long_tailed_subset',
+           'tail_adjusted_loss', 'image_learner', 'score_images', 'train_and_score', 'best_method', 'images_grid',
+           'grid_plan', 'projected_minutes', 'paired_vs_ce', 'ce_images_needed', 'data_efficiency',
+           'plot_learning_curves', 'run_images', 'time_cifar_data', 'time_images']
 
 # %% ../../nbs/07b_experiments_images.ipynb #271e06ab
 def image_pool(data:str|Path|None=None, # a folder or archive holding cifar10/; None: $HIERLEARN_CIFAR, else fastai's data folder
@@ -224,12 +224,12 @@ def train_and_score(dls:DataLoaders, # from `image_dls`
     return rows
 
 # %% ../../nbs/07b_experiments_images.ipynb #986793a7
-Regime = namedtuple('Regime', 'regime value')   # value: images per class (balanced) or ρ (long-tailed), as the cache keys name it
-Job = namedtuple('Job', 'regime value seed method tree tail')   # one run of the grid
+_Regime = namedtuple('Regime', 'regime value')   # value: images per class (balanced) or ρ (long-tailed), as the cache keys name it
+_Job = namedtuple('Job', 'regime value seed method tree tail')   # one run of the grid
 
 def _regimes(sizes, ratios) -> list:
     "The data regimes: ('balanced', n) for each size, ('long-tailed', ρ) for each ratio"
-    return [Regime('balanced', n) for n in sizes] + [Regime('long-tailed', r) for r in ratios]
+    return [_Regime('balanced', n) for n in sizes] + [_Regime('long-tailed', r) for r in ratios]
 
 def _with_value(results:pd.DataFrame) -> pd.DataFrame:
     "`results` with the regime's number in one column `value` (images per class or ρ), to group the regimes by"
@@ -297,13 +297,13 @@ def _run_group(pool:ImagePool|None, root:str, label:str, cell:tuple, jobs:list, 
     finally: torch.set_num_threads(threads)
 
 # %% ../../nbs/07b_experiments_images.ipynb #93c1a093
-def _cache_name(job:Job, cfg:dict) -> str:
+def _cache_name(job:_Job, cfg:dict) -> str:
     "The cache file of one run: its job and a hash of the job and the recipe (the names of the runs already finished: never change them)"
     key = dict(regime=job.regime, value=job.value, seed=job.seed, method=job.method, tree=job.tree, tail=job.tail) | cfg
     return (f"{_slug(job.regime)}-{job.value:g}-{_slug(job.method)}-{job.tree}-{_slug(job.tail or 'no-tail')}-"
             f"s{job.seed}-{hashlib.md5(json.dumps(key, sort_keys=True).encode()).hexdigest()[:8]}.json")
 
-def _run_jobs(jobs:list, # `Job`s
+def _run_jobs(jobs:list, # `_Job`s
               pool:ImagePool, test_idx, cfg:dict, regimes:list, cache_dir, device, n_jobs:int) -> list:
     "Read each job's rows from the cache, or train it; the jobs of one data cell share DataLoaders and a worker"
     rows, cells = [], {}
@@ -312,7 +312,7 @@ def _run_jobs(jobs:list, # `Job`s
         cached = read_json_cache(path)
         if cached is not None: rows += cached
         else: cells.setdefault((job.regime, job.value, job.seed), []).append((job, path))
-    cells = sorted(cells.items(), key=lambda c: (c[0][2], regimes.index(Regime(*c[0][:2]))))
+    cells = sorted(cells.items(), key=lambda c: (c[0][2], regimes.index(_Regime(*c[0][:2]))))
     args = [(str(pool.root), pool.label, cell, cjobs, test_idx, cfg, device) for cell, cjobs in cells]
     if n_jobs == 1 or len(cells) <= 1:
         for a in progress_bar(args, leave=False) if args else []: rows += _run_group(pool, *a)
@@ -353,15 +353,15 @@ def images_grid(pool:ImagePool, # the images (`image_pool`)
                blocks=blocks, head=head)
     test_idx, regimes = _test_subset(pool, test_per_class), _regimes(sizes, ratios)
     run_jobs = lambda jobs: _run_jobs(jobs, pool, test_idx, cfg, regimes, cache_dir, device, n_jobs)
-    rows = run_jobs([Job(*r, s, m, 'wordnet', None) for r in regimes for s in seeds for m in methods])
+    rows = run_jobs([_Job(*r, s, m, 'wordnet', None) for r in regimes for s in seeds for m in methods])
     if (tails or control) and (best is not None or len(methods) > 1):
         best = best or best_method(pd.DataFrame(rows))
-        extra = [Job(*r, s, best, 'control', None) for r in regimes for s in seeds] if control else []
-        if tails: extra += [Job(*r, s, m, 'wordnet', t) for r in regimes if r.regime == 'long-tailed' for s in seeds for t in TAILS for m in ('CE', best)]
+        extra = [_Job(*r, s, best, 'control', None) for r in regimes for s in seeds] if control else []
+        if tails: extra += [_Job(*r, s, m, 'wordnet', t) for r in regimes if r.regime == 'long-tailed' for s in seeds for t in TAILS for m in ('CE', best)]
         rows += run_jobs(extra)
     res = pd.DataFrame(rows)
     rank = {r: i for i, r in enumerate(regimes)}
-    order = res.apply(lambda r: rank.get(Regime(r.regime, r.value), len(rank)), axis=1)
+    order = res.apply(lambda r: rank.get(_Regime(r.regime, r.value), len(rank)), axis=1)
     return _split_value(res.assign(_o=order).sort_values(['_o', 'seed'], kind='stable').drop(columns='_o').reset_index(drop=True))
 
 # %% ../../nbs/07b_experiments_images.ipynb #2b5124a6
