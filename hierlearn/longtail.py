@@ -6,7 +6,7 @@ Docs: https://hierlearn.github.io/hierlearn/longtail.html.md"""
 
 # %% ../nbs/05a_longtail.ipynb #ca01802f
 from __future__ import annotations
-import os, time, warnings
+import os, time
 from functools import partial
 from pathlib import Path
 import numpy as np, pandas as pd
@@ -17,8 +17,8 @@ from PIL import Image
 from fastcore.basics import patch
 from fastcore.foundation import L
 from fasttransform import DisplayedTransform
-with warnings.catch_warnings():   # fastai's import trips torch's harmless torch.jit deprecation warning
-    warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated')
+from .core import check_choice, quiet_fastai
+with quiet_fastai():
     from fastai.torch_core import default_device, TensorImage, TensorCategory
     from fastai.data.core import TfmdDL, DataLoaders
     from fastai.data.transforms import IntToFloatTensor, Normalize
@@ -30,15 +30,14 @@ with warnings.catch_warnings():   # fastai's import trips torch's harmless torch
     from fastai.callback.schedule import ParamScheduler
     from fastai.callback.channelslast import ChannelsLast
     from fastai.callback.fp16 import MixedPrecision
-from .core import check_choice
 from .data import load_cifar, cifar_path, read_images, make_long_tail, CIFAR10_CLASSES, CIFAR100_COARSE, CIFAR_ENV
 from .losses import ClassBalancedLoss, LDAMLoss, DRWCallback, LogitAdjustedLoss, BalancedSoftmaxLoss, ShotAccuracy
 
 # %% auto #0
-__all__ = ['LONGTAIL_METHODS', 'LONGTAIL_ANCHORS', 'FIXTURE_DATA', 'CIFAR_MEAN', 'CIFAR_STD', 'write_cifar_fixture',
+__all__ = ['LONGTAIL_METHODS', 'LONGTAIL_ANCHORS', 'FIXTURE_DATA', 'CIFAR_MEAN', 'CIFAR_STD', 'JPEG_LABEL', 'write_cifar_fixture',
            'use_fixture', 'pad_crop_flip', 'PadCropFlip', 'ImageTensors', 'ImageTensorDL', 'cifar_lt_dls', 'BasicBlock',
-           'NormedLinear', 'resnet32', 'WarmupStepSchedule', 'longtail_loss', 'training_precision', 'longtail_learner',
-           'PhaseTimerCallback']
+           'NormedLinear', 'resnet32', 'ImagePool', 'epoch_repeats', 'image_dls', 'small_resnet', 'WarmupStepSchedule',
+           'longtail_loss', 'training_precision', 'longtail_learner', 'PhaseTimerCallback']
 
 # %% ../nbs/05a_longtail.ipynb #c57ffb42
 LONGTAIL_METHODS = ('ce', 'focal', 'cb_focal', 'ldam_drw', 'logit_adjusted', 'balanced_softmax')
@@ -237,6 +236,84 @@ def resnet32(n_classes:int=10, # number of outputs
         if isinstance(m, (nn.Conv2d, nn.Linear)): nn.init.kaiming_normal_(m.weight)
     return model
 
+# %% ../nbs/05a_longtail.ipynb #ff3e4a21
+JPEG_LABEL = 'CIFAR-10 (JPEG)'   # the label of results on the JPEG re-encoding of CIFAR-10
+
+class ImagePool:
+    "CIFAR-10's images as a uint8 tensor filled on demand (only the images a run uses are decoded), with class codes and the test mask"
+    def __init__(self, root:str|Path, # the unpacked CIFAR-10 folder (holding train/ and test/)
+                 label:str=JPEG_LABEL, # how results from it are labelled, e.g. 'CIFAR-10 (JPEG)'
+                ):
+        self.root, self.label, self.vocab = Path(root), label, list(CIFAR10_CLASSES)
+        df = load_cifar('cifar10', self.root, split='all')
+        self.fnames = df.fname.to_numpy()
+        self.y = df.fine.map({c: i for i, c in enumerate(self.vocab)}).to_numpy(dtype=np.int64)
+        self.is_test = df.is_valid.to_numpy()
+        self.images = torch.zeros((len(df), 3, 32, 32), dtype=torch.uint8)
+        self._loaded = np.zeros(len(df), dtype=bool)
+
+    def __len__(self): return len(self.y)
+    def __repr__(self): return f"ImagePool({self.label}: {(~self.is_test).sum():,} training and {self.is_test.sum():,} test images, {self._loaded.sum():,} decoded)"
+
+    def positions(self, test:bool) -> np.ndarray:
+        "Positions of the training (test=False) or test images"
+        return np.flatnonzero(self.is_test == test)
+
+    def tensors(self, idx) -> tuple:
+        "The images (N×3×32×32 uint8) and class codes at positions `idx`, decoding those not read before"
+        idx = np.asarray(idx, dtype=np.int64)
+        todo = np.unique(idx[~self._loaded[idx]])
+        if len(todo):
+            self.images[torch.from_numpy(todo)] = torch.from_numpy(read_images(self.root, self.fnames[todo])).permute(0, 3, 1, 2)
+            self._loaded[todo] = True
+        return self.images[torch.from_numpy(idx)], torch.from_numpy(self.y[idx])
+
+# %% ../nbs/05a_longtail.ipynb #8dad3f2d
+def epoch_repeats(n:int, # training images
+                  min_epoch:int, # the fewest images an epoch draws
+                 ) -> int:
+    "Copies of `n` images that make an epoch of at least `min_epoch` images"
+    return max(1, -(-min_epoch // n))
+
+def image_dls(pool:ImagePool, # the images
+              train_idx, # positions of the training images in `pool`
+              test_idx, # positions of the test images
+              batch_size:int=128, # batch size
+              min_epoch:int=1000, # an epoch draws at least this many images: a small set is repeated (shuffled) to fill it
+              device=None, # where images and batches live; None: CUDA when available
+             ) -> DataLoaders:
+    "fastai `DataLoaders` in device memory: flip-and-crop augmented training batches, the test set as validation"
+    device = default_device() if device is None else torch.device(device)
+    train_idx, test_idx = np.asarray(train_idx), np.asarray(test_idx)
+    if len(train_idx) == 0 or len(test_idx) == 0: raise ValueError(f"need training and test images, got {len(train_idx)} and {len(test_idx)}")
+    reps = epoch_repeats(len(train_idx), min_epoch)
+    def ds(idx, split_idx):
+        x, y = pool.tensors(idx)
+        return ImageTensors(x.to(device), y.to(device), pool.vocab, split_idx)
+    tfms = [IntToFloatTensor(), PadCropFlip(4), Normalize.from_stats(CIFAR_MEAN, CIFAR_STD, cuda=False)]
+    train = ImageTensorDL(ds(np.tile(train_idx, reps), 0), bs=min(batch_size, len(train_idx) * reps), shuffle=True, drop_last=False,
+                          after_batch=tfms, device=device)
+    train.n_inp   # fastai's first look at a batch's types draws a crop: here, once, not inside whichever run comes first
+    valid = ImageTensorDL(ds(test_idx, 1), bs=4 * batch_size, shuffle=False, after_batch=tfms, device=device)
+    dls = DataLoaders(train, valid, device=device)
+    dls.class_counts = np.bincount(pool.y[train_idx], minlength=len(pool.vocab))   # the real counts, not the repeated ones
+    return dls
+
+# %% ../nbs/05a_longtail.ipynb #16b7c96f
+def small_resnet(widths:tuple=(16, 32, 64), # channels of the three stages
+                 blocks:int=1, # basic blocks per stage: 1 is ResNet-8, 5 is ResNet-32's body
+                ) -> nn.Sequential:
+    "The body of a CIFAR ResNet (He et al. 2016): a 3×3 stem, three stages of `blocks` basic blocks, global average pooling"
+    layers, ni = [nn.Conv2d(3, widths[0], 3, 1, 1, bias=False), nn.BatchNorm2d(widths[0]), nn.ReLU()], widths[0]
+    for stage, nf in enumerate(widths):
+        for i in range(blocks):
+            layers.append(BasicBlock(ni, nf, 2 if stage > 0 and i == 0 else 1))
+            ni = nf
+    body = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten())
+    for m in body.modules():
+        if isinstance(m, nn.Conv2d): nn.init.kaiming_normal_(m.weight)
+    return body
+
 # %% ../nbs/05a_longtail.ipynb #ec5fb524
 class WarmupStepSchedule:
     "Learning rate by epoch: linear warm-up over `warmup` epochs, then × `gamma` at each milestone; callable on fastai's position"
@@ -263,24 +340,24 @@ class WarmupStepSchedule:
     def __repr__(self): return f"WarmupStepSchedule(lr={self.lr}, epochs={self.epochs}, warmup={self.warmup}, milestones={self.milestones}, gamma={self.gamma})"
 
 # %% ../nbs/05a_longtail.ipynb #0e8ab14e
-def _recipe_epochs(n_epoch:int) -> tuple[int, tuple]:
-    "Warm-up epochs and milestones of the 200-epoch recipe, scaled to `n_epoch`"
-    return max(1, round(n_epoch * 5 / 200)), (max(1, n_epoch * 4 // 5), max(1, n_epoch * 9 // 10))
+def _recipe_epochs(epochs:int) -> tuple[int, tuple]:
+    "Warm-up epochs and milestones of the 200-epoch recipe, scaled to `epochs`"
+    return max(1, round(epochs * 5 / 200)), (max(1, epochs * 4 // 5), max(1, epochs * 9 // 10))
 
 @patch
-def fit_warmup_step(self:Learner, n_epoch:int, # epochs
+def fit_warmup_step(self:Learner, epochs:int, # length of the fit
                     lr:float|None=None, # the peak learning rate; None: `self.lr`
-                    warmup:int|None=None, # warm-up epochs; None: 2.5 % of `n_epoch` (5 of 200), at least 1
-                    milestones:tuple|None=None, # decay epochs; None: 80 % and 90 % of `n_epoch` (160, 180 of 200)
+                    warmup:int|None=None, # warm-up epochs; None: 2.5 % of `epochs` (5 of 200), at least 1
+                    milestones:tuple|None=None, # decay epochs; None: 80 % and 90 % of `epochs` (160, 180 of 200)
                     gamma:float=0.01, # factor at each milestone
                     cbs=None, # extra callbacks for this fit
                     reset_opt:bool=False, # start from a fresh optimizer state
                    ):
-    "Fit `n_epoch` epochs with a linear warm-up and step decays (the LDAM-DRW CIFAR recipe), by fastai's `ParamScheduler`"
-    w, ms = _recipe_epochs(n_epoch)
-    sched = WarmupStepSchedule(self.lr if lr is None else lr, n_epoch, w if warmup is None else warmup,
+    "Fit `epochs` epochs with a linear warm-up and step decays (the LDAM-DRW CIFAR recipe), by fastai's `ParamScheduler`"
+    w, ms = _recipe_epochs(epochs)
+    sched = WarmupStepSchedule(self.lr if lr is None else lr, epochs, w if warmup is None else warmup,
                                ms if milestones is None else milestones, gamma)
-    self.fit(n_epoch, sched.lr, cbs=L(ParamScheduler({'lr': sched})) + L(cbs), reset_opt=reset_opt)
+    self.fit(epochs, sched.lr, cbs=L(ParamScheduler({'lr': sched})) + L(cbs), reset_opt=reset_opt)
 
 # %% ../nbs/05a_longtail.ipynb #8840a52c
 def longtail_loss(method:str, # one of `LONGTAIL_METHODS`

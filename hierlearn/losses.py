@@ -6,23 +6,22 @@ Docs: https://hierlearn.github.io/hierlearn/losses.html.md"""
 
 # %% ../nbs/05_losses.ipynb #b83f82d6
 from __future__ import annotations
-import copy, warnings
+import copy
 import numpy as np, pandas as pd
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-with warnings.catch_warnings():   # fastai's import trips torch's harmless torch.jit deprecation warning
-    warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated')
+from .core import plain_value, quiet_fastai
+with quiet_fastai():
     from fastai.callback.core import Callback
     from fastai.data.core import DataLoaders
     from fastai.metrics import AccumMetric
-from .core import plain_value
 from .sampling_fastai import balanced_weights, BalancedWeightedDL
 
 # %% auto #0
 __all__ = ['check_counts', 'check_reduction', 'check_targets', 'reduce_loss', 'PerSampleLoss', 'ClassBalancedLoss', 'LDAMLoss',
-           'DRWCallback', 'LogitAdjustedLoss', 'BalancedSoftmaxLoss', 'logit_adjust', 'tau_normalize',
-           'retrain_classifier', 'shot_accuracy', 'ShotAccuracy']
+           'DRWCallback', 'LogitAdjustedLoss', 'BalancedSoftmaxLoss', 'logit_adjust', 'TailAdjustedLoss',
+           'tau_normalize', 'retrain_classifier', 'shot_accuracy', 'ShotAccuracy']
 
 # %% ../nbs/05_losses.ipynb #1406b5b5
 def _ordered(counts, # one value per class: a sequence in class-code order, or a Series/dict keyed by the codes 0..n−1
@@ -299,6 +298,54 @@ def logit_adjust(logits:torch.Tensor, # a model's raw outputs, classes on the la
     logits = torch.as_tensor(logits)
     _check_n_classes(logits.shape[-1], len(lp))
     return logits - tau * lp.to(logits.device, logits.dtype)
+
+# %% ../nbs/05_losses.ipynb #70a096e2
+class TailAdjustedLoss(PerSampleLoss):
+    "Any `PerSampleLoss` made long-tail aware: balanced softmax (each output + log of the samples it scores) or LDAM (a margin off each target output)"
+    weighted_mean = True   # with `DRWCallback`'s weights, 'mean' divides by their sum, as LDAM-DRW's weighted cross-entropy
+    def __init__(self, loss:PerSampleLoss, # the loss to adjust: its `per_sample` gets the adjusted outputs
+                 class_counts, # training samples per class, in class-code order
+                 mode:str='balanced_softmax', # 'balanced_softmax' or 'ldam'
+                 targets=None, # (classes × outputs) 0/1 matrix: which outputs score each class; None: one output per class
+                 max_m:float=0.5, # LDAM: the largest margin, that of the output with the fewest samples
+                 s:float=30., # LDAM: the scale of the (cosine) outputs
+                ):
+        super().__init__()   # no weights until `DRWCallback` sets them; 'mean' over the kept samples
+        if not isinstance(loss, PerSampleLoss): raise TypeError(f"loss must be a PerSampleLoss, got {type(loss).__name__}")
+        if mode not in ('balanced_softmax', 'ldam'): raise ValueError(f"mode must be 'balanced_softmax' or 'ldam', got {mode!r}")
+        counts = check_counts(class_counts)
+        T = torch.eye(len(counts)) if targets is None else torch.as_tensor(np.asarray(targets), dtype=torch.float32)
+        if T.ndim != 2: raise ValueError(f"targets must be a (classes × outputs) matrix, got shape {tuple(T.shape)}")
+        if len(T) != len(counts):
+            raise ValueError(f"class_counts has {len(counts)} entries but targets has {len(T)} rows: give one row per class")
+        node_counts = counts.float() @ T   # training samples scored by each output
+        if (node_counts <= 0).any(): raise ValueError(f"outputs {torch.nonzero(node_counts <= 0).flatten().tolist()} score no class: every column of targets needs a 1")
+        self.loss, self.mode, self.s = loss, mode, s
+        self.register_buffer('class_counts', counts.float())
+        self.register_buffer('targets', T)
+        self.register_buffer('shift', node_counts.log())
+        m = node_counts.double() ** -0.25
+        self.register_buffer('margins', (m * max_m / m.max()).float())
+
+    def _flat(self, inp:torch.Tensor) -> torch.Tensor:
+        x = self.loss._flat(inp)   # the wrapped loss's flattening and checks
+        if x.shape[-1] != self.targets.shape[1]:
+            raise ValueError(f"targets has {self.targets.shape[1]} columns but the model outputs {x.shape[-1]}: give one column per output")
+        return x
+    def _n_classes(self, x:torch.Tensor) -> int: return len(self.targets)
+
+    def adjust(self, x:torch.Tensor, # the outputs (cosines for LDAM), one row per sample
+               y:torch.Tensor, # the class code of each row
+              ) -> torch.Tensor:
+        "The outputs the wrapped loss trains on: x + log(samples scored) (balanced softmax), or s·(x − each target output's margin) (LDAM)"
+        if self.mode == 'balanced_softmax': return x + self.shift.to(x.device)
+        return self.s * (x - self.targets.to(x.device)[y] * self.margins.to(x.device))
+
+    def per_sample(self, x, y): return self.loss.per_sample(self.adjust(x, y), y)
+
+    def activation(self, x:torch.Tensor) -> torch.Tensor:
+        "The wrapped loss's probabilities from the unadjusted outputs (for LDAM the cosines scaled by `s`)"
+        return self.loss.activation(self.s * x if self.mode == 'ldam' else x)
 
 # %% ../nbs/05_losses.ipynb #66df5ce3
 def _last_linear(model:nn.Module) -> nn.Linear:

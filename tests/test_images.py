@@ -9,7 +9,7 @@ from hierlearn.hierarchy import cifar10_hierarchy
 from hierlearn.ingrain import hier_loss
 from hierlearn.losses import BalancedSoftmaxLoss
 import hierlearn.experiments.images as im
-from hierlearn.experiments.images import (TailAdjustedLoss, image_pool, images_grid, run_images, image_dls, image_learner,
+from hierlearn.experiments.images import (tail_adjusted_loss, image_pool, images_grid, run_images, image_learner,
                                           paired_vs_ce, data_efficiency, ce_images_needed, grid_plan, projected_minutes)
 
 REAL_ARCHIVE = Path(__file__).resolve().parents[2] / 'shared' / 'data' / 'cifar10.tgz'
@@ -24,7 +24,7 @@ def pool(tmp_path_factory):
 
 
 def _numbers(res):
-    return res.drop(columns=TIMING).sort_values(['regime', 'value', 'seed', 'method']).reset_index(drop=True)
+    return res.drop(columns=TIMING).sort_values(['regime', 'images_per_class', 'imbalance_ratio', 'seed', 'method']).reset_index(drop=True)
 
 
 def test_the_registry_can_call_it():
@@ -64,6 +64,26 @@ def test_resume_trains_only_what_is_missing(pool, tmp_path, monkeypatch):
     calls.clear()
     images_grid(pool, cache_dir=tmp_path, **TINY)
     assert calls == []                                  # everything cached now
+
+
+# the cache file names of the TINY grid's two runs on the fixture, as the 216 finished CIFAR runs were named: a change to
+# how a run's key is computed would orphan every run already finished, so these names are fixed here
+TINY_CACHE = {'CE': 'balanced-10-ce-wordnet-no-tail-s0-6f1636b3.json', 'HXE': 'balanced-10-hxe-wordnet-no-tail-s0-7b422b0a.json'}
+
+
+def test_a_finished_runs_cache_file_is_read_back_not_recomputed(pool, tmp_path, monkeypatch):
+    assert len(pool) == 400                             # part of the key: the fixture's size
+    for method, name in TINY_CACHE.items():             # cache files in the format a finished run writes (its rows, `value` and all)
+        rows = [dict(data=pool.label, regime='balanced', value=10, seed=0, method=method, base=method, tree='wordnet', tail_loss='',
+                     decode='argmax', top1=11. if method == 'CE' else 22., mistake_severity=2., seconds=1., train_seconds=1.,
+                     cpu_seconds=1., images_per_s=1.)]
+        (tmp_path / name).write_text(json.dumps(rows))
+    monkeypatch.setattr(im, 'train_and_score', lambda *a, **k: pytest.fail(f'trained {a[1]} again instead of reading its cache file'))
+    res = images_grid(pool, cache_dir=tmp_path, **TINY)
+    assert res.set_index('method').top1.to_dict() == {'CE': 11., 'HXE': 22.}
+    assert list(res.columns[:4]) == ['data', 'regime', 'images_per_class', 'imbalance_ratio'] and res.images_per_class.tolist() == [10, 10]
+    assert res.imbalance_ratio.isna().all() and 'value' not in res
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(TINY_CACHE.values())   # nothing new written
 
 
 def test_two_workers_give_the_numbers_of_one(pool, tmp_path):
@@ -141,7 +161,7 @@ def test_bad_arguments_are_named(pool):
 def test_tail_adjusted_losses_train_and_predict_unshifted(method, mode):
     counts = np.array([500, 300, 180, 108, 64, 38, 23, 14, 8, 5])
     base = hier_loss(method, cifar10_hierarchy(), CIFAR10_CLASSES)
-    loss = TailAdjustedLoss(base, counts, mode)
+    loss = tail_adjusted_loss(base, counts, mode)
     x = torch.randn(12, base.n_out, requires_grad=True)
     y = torch.arange(12) % 10
     value = loss(x, y)
@@ -156,7 +176,7 @@ def test_tail_adjusted_losses_train_and_predict_unshifted(method, mode):
 def test_multilevel_targets_and_shift_count_the_images_below():
     counts = np.arange(1, 11) * 10
     base = hier_loss('multilevel', cifar10_hierarchy(), CIFAR10_CLASSES)
-    loss = TailAdjustedLoss(base, counts)
+    loss = tail_adjusted_loss(base, counts)
     assert loss.targets.sum(1).tolist() == [4.] * 10   # one target per level 1-4 (a shallow leaf stands for itself below its depth)
     n_level1 = dict(zip(base.levels[0], loss.shift[:2].exp().round().tolist()))
     assert n_level1 == {'vehicle': 10 + 20 + 90 + 100, 'animal': sum(range(30, 90, 10))}
@@ -166,11 +186,11 @@ def test_a_flat_balanced_softmax_is_chapter_5s():
     counts = np.array([50, 5] + [20] * 8)
     x, y = torch.randn(8, 10), torch.arange(8)
     ce_like = hier_loss('soft_labels', cifar10_hierarchy(), CIFAR10_CLASSES, beta=1e6)   # β → ∞: one-hot cross-entropy
-    assert torch.allclose(TailAdjustedLoss(ce_like, counts)(x, y), BalancedSoftmaxLoss(counts)(x, y), atol=1e-5)
+    assert torch.allclose(tail_adjusted_loss(ce_like, counts)(x, y), BalancedSoftmaxLoss(counts)(x, y), atol=1e-5)
 
 
 def test_efficiency_and_paired_summaries_on_a_made_up_grid():
-    rows = [dict(regime='balanced', value=n, seed=s, method=m, top1=t + (2 if m == 'B' else 0) + s,
+    rows = [dict(regime='balanced', images_per_class=n, imbalance_ratio=np.nan, seed=s, method=m, top1=t + (2 if m == 'B' else 0) + s,
                  mistake_severity=2., **{'hd@5': 2., 'level2_acc': 50., 'few': np.nan, 'ece': .1})
             for n, t in [(10, 20), (100, 40)] for s in (0, 1, 2) for m in ('CE', 'B')]
     v = paired_vs_ce(pd.DataFrame(rows))
@@ -183,6 +203,7 @@ def test_efficiency_and_paired_summaries_on_a_made_up_grid():
 def test_the_plan_and_its_projection():
     plan = grid_plan()
     assert len(plan) == 216 and plan.groupby('seed').size().tolist() == [72] * 3
+    assert plan.images_per_class.notna().sum() == 6 * 3 * 8 and set(plan.imbalance_ratio.dropna()) == {10, 100}
     timing = pd.DataFrame(dict(images_seen=[10_000, 20_000], seconds=[15., 25.]))
     assert np.isclose(projected_minutes(plan, timing, n_jobs=2, column='seconds'), (len(plan) * 5 + plan.images_seen.sum() / 1000) / 2 / 60)
     with pytest.raises(ValueError, match='two sizes'): projected_minutes(plan, timing.iloc[:1], column='seconds')

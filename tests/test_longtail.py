@@ -11,8 +11,9 @@ from fastai.torch_core import set_seed
 
 from hierlearn.losses import ClassBalancedLoss, LDAMLoss, DRWCallback
 from hierlearn.data import CIFAR_ENV, cifar_path
-from hierlearn.longtail import (LONGTAIL_ANCHORS, LONGTAIL_METHODS, NormedLinear, WarmupStepSchedule, cifar_lt_dls,
-                                longtail_learner, pad_crop_flip, resnet32, write_cifar_fixture)
+from hierlearn.longtail import (LONGTAIL_ANCHORS, LONGTAIL_METHODS, FIXTURE_DATA, ImagePool, NormedLinear, WarmupStepSchedule,
+                                cifar_lt_dls, epoch_repeats, image_dls, longtail_learner, pad_crop_flip, resnet32, small_resnet,
+                                write_cifar_fixture)
 from hierlearn.experiments.longtail import run_longtail
 from hierlearn.cli import main
 
@@ -54,6 +55,24 @@ def test_resnet32_size_and_output(n_classes):
     assert isinstance(cos[-1], NormedLinear)
     z = cos.eval()(torch.randn(3, 3, 32, 32))
     assert z.shape == (3, n_classes) and z.abs().max() <= 1 + 1e-5
+
+
+@pytest.mark.parametrize('blocks, widths', [(1, (16, 32, 64)), (2, (8, 16, 32)), (5, (16, 32, 64))])
+def test_small_resnet_is_a_body_of_pooled_features(blocks, widths):
+    body = small_resnet(widths, blocks)
+    assert body(torch.zeros(3, 3, 32, 32)).shape == (3, widths[-1])
+    assert sum(isinstance(m, nn.Conv2d) for m in body.modules()) == 1 + 2 * 3 * blocks
+
+
+def test_image_dls_repeat_small_sets_and_keep_the_true_counts(data):
+    pool = ImagePool(data / 'cifar10', FIXTURE_DATA)
+    train, test = pool.positions(test=False), pool.positions(test=True)
+    dls = image_dls(pool, train[::8], test, batch_size=16, min_epoch=100, device='cpu')
+    assert dls.class_counts.tolist() == [3] * 10 and len(dls.train_ds) == 30 * epoch_repeats(30, 100) == 120
+    xb, yb = dls.train.one_batch()
+    assert xb.shape == (16, 3, 32, 32) and xb.dtype == torch.float32 and pool._loaded.sum() == 30 + len(test)
+    assert repr(pool).startswith('ImagePool(generated fixture: 240 training and 40 test images')
+    with pytest.raises(ValueError, match='need training and test images, got 0 and 40'): image_dls(pool, [], test)
 
 
 def test_normed_linear_is_a_cosine():

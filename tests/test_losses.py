@@ -3,8 +3,10 @@ torch's, and the functions that take class counts refuse a wrong number of them;
 import numpy as np, pandas as pd
 import pytest
 import torch
-from hierlearn.losses import (BalancedSoftmaxLoss, ClassBalancedLoss, LDAMLoss, LogitAdjustedLoss, ShotAccuracy, check_counts,
-                              logit_adjust, shot_accuracy)
+import torch.nn as nn
+import torch.nn.functional as F
+from hierlearn.losses import (BalancedSoftmaxLoss, ClassBalancedLoss, LDAMLoss, LogitAdjustedLoss, PerSampleLoss, ShotAccuracy,
+                              TailAdjustedLoss, check_counts, logit_adjust, shot_accuracy)
 
 COUNTS = [300, 100, 30, 10, 3]
 LOSSES = {'class-balanced': lambda: ClassBalancedLoss(COUNTS), 'class-balanced focal': lambda: ClassBalancedLoss(COUNTS, loss='focal'),
@@ -12,6 +14,13 @@ LOSSES = {'class-balanced': lambda: ClassBalancedLoss(COUNTS), 'class-balanced f
           'logit-adjusted, prior': lambda: LogitAdjustedLoss(prior=np.array(COUNTS) / sum(COUNTS)),
           'balanced softmax': lambda: BalancedSoftmaxLoss(COUNTS)}
 X, Y = torch.randn(8, 5), torch.tensor([0, 1, 2, 3, 4, 0, 1, 2])
+
+
+class PlainCE(PerSampleLoss):
+    def per_sample(self, x, y): return F.cross_entropy(x, y, reduction='none')
+
+
+GROUPS = np.hstack([np.eye(5), np.eye(2)[[0, 0, 1, 1, 1]]])   # 5 classes scored by their own output and one of 2 group outputs
 
 SHAPES = [  # (outputs, targets, regex the ValueError must match): torch raised RuntimeError/IndexError, or nothing, before
     (X, Y[:7], r'^7 targets for 8 predictions'),
@@ -68,9 +77,35 @@ HOSTILE = [  # (call, exception type, regex the message must match)
     (lambda: LDAMLoss(None), ValueError, r'LDAMLoss needs class_counts'),
     (lambda: ClassBalancedLoss(COUNTS, loss='hinge'), ValueError, r"'softmax' or 'focal'"),
     (lambda: BalancedSoftmaxLoss(COUNTS, reduction='avg'), ValueError, r"reduction must be 'mean', 'sum' or 'none', got 'avg'"),
+    (lambda: TailAdjustedLoss(nn.CrossEntropyLoss(), COUNTS), TypeError, r'loss must be a PerSampleLoss, got CrossEntropyLoss'),
+    (lambda: TailAdjustedLoss(PlainCE(), COUNTS, 'focal'), ValueError, r"mode must be 'balanced_softmax' or 'ldam', got 'focal'"),
+    (lambda: TailAdjustedLoss(PlainCE(), COUNTS, targets=np.eye(4)), ValueError, r'class_counts has 5 entries but targets has 4 rows'),
+    (lambda: TailAdjustedLoss(PlainCE(), COUNTS, targets=np.eye(5, 6)), ValueError, r'outputs \[5\] score no class'),
+    (lambda: TailAdjustedLoss(PlainCE(), COUNTS, targets=np.ones(5)), ValueError, r'targets must be a \(classes × outputs\) matrix, got shape \(5,\)'),
+    (lambda: TailAdjustedLoss(PlainCE(), [3, 0, 2, 1, 1]), ValueError, r'classes \[1\] have a count <= 0'),
+    (lambda: TailAdjustedLoss(PlainCE(), COUNTS)(torch.randn(8, 6), Y), ValueError, r'targets has 5 columns but the model outputs 6'),
+    (lambda: TailAdjustedLoss(PlainCE(), COUNTS, targets=GROUPS)(X, Y), ValueError, r'targets has 7 columns but the model outputs 5'),
+    (lambda: TailAdjustedLoss(PlainCE(), COUNTS)(X, torch.full((8,), 5)), ValueError, r'target 5 is not a class code 0\.\.4'),
 ]
 
 
 @pytest.mark.parametrize('call, exc, message', HOSTILE)
 def test_hostile_input(call, exc, message):
     with pytest.raises(exc, match=message): call()
+
+
+@pytest.mark.parametrize('mode, chapter_5_loss', [('balanced_softmax', lambda: BalancedSoftmaxLoss(COUNTS)), ('ldam', lambda: LDAMLoss(COUNTS))])
+def test_tail_adjusted_cross_entropy_is_chapter_5s_loss(mode, chapter_5_loss):
+    cos = torch.rand(8, 5) * 2 - 1
+    torch.testing.assert_close(TailAdjustedLoss(PlainCE(), COUNTS, mode)(cos, Y), chapter_5_loss()(cos, Y), atol=1e-4, rtol=1e-4)
+
+
+def test_tail_adjusted_outputs_count_the_samples_they_score_and_drw_weights_average():
+    loss = TailAdjustedLoss(PlainCE(), COUNTS, targets=GROUPS)
+    assert loss.shift.exp().round().tolist() == COUNTS + [400, 43]
+    ldam = TailAdjustedLoss(PlainCE(), COUNTS, 'ldam', targets=GROUPS)
+    assert ldam.margins.argmax() == 4 and torch.isclose(ldam.margins.max(), torch.tensor(0.5))   # the rarest output, the largest margin
+    plain = TailAdjustedLoss(PlainCE(), COUNTS)
+    base = plain(X, Y)
+    plain.weight = torch.full((5,), 3.)   # DRW's weights: a weighted mean, so uniform weights change nothing
+    torch.testing.assert_close(plain(X, Y), base)

@@ -7,69 +7,34 @@ Docs: https://hierlearn.github.io/hierlearn/experiments_images.html.md"""
 # %% ../../nbs/07b_experiments_images.ipynb #a42c9e4f
 from __future__ import annotations
 import hashlib, json, os, re, tempfile, time, warnings
+from collections import namedtuple
 from pathlib import Path
 import numpy as np, pandas as pd
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 import matplotlib.pyplot as plt
 from fastprogress.fastprogress import progress_bar
 from scipy.stats import ttest_rel
-with warnings.catch_warnings():   # fastai's import trips torch's harmless torch.jit deprecation warning
-    warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated')
+from ..core import write_json_atomic, read_json_cache, save_outputs, quiet_fastai
+with quiet_fastai():
     from fastai.torch_core import default_device, no_random
     from fastai.data.core import DataLoaders
-    from fastai.data.transforms import IntToFloatTensor, Normalize
     from fastai.callback.core import Callback, CancelValidException
     from fastai.callback.schedule import fit_one_cycle   # patches Learner.fit_one_cycle
     from fastai.learner import Learner
     from fastai.callback.channelslast import ChannelsLast
-from ..core import write_json_atomic, read_json_cache, save_outputs
-from ..data import CIFAR10_CLASSES, CIFAR_ENV, cifar_path, load_cifar, read_images, make_long_tail
+from ..data import CIFAR_ENV, cifar_path, load_cifar, read_images, make_long_tail
 from ..hierarchy import Hierarchy, cifar10_hierarchy, cifar10_control_hierarchy
-from ..losses import PerSampleLoss, BalancedSoftmaxLoss, LDAMLoss, DRWCallback, shot_accuracy, check_counts
+from ..losses import TailAdjustedLoss, BalancedSoftmaxLoss, LDAMLoss, DRWCallback, shot_accuracy
 from ..ingrain import hier_learner, hier_evaluate, leaf_preds, TreeSoftmaxLoss, MultiLevelLoss, EmbeddingLoss, HierarchyLoss
-from ..longtail import (BasicBlock, NormedLinear, ImageTensors, ImageTensorDL, PadCropFlip, CIFAR_MEAN, CIFAR_STD,
-                                write_cifar_fixture, FIXTURE_DATA, use_fixture)
+from ..longtail import (NormedLinear, ImagePool, JPEG_LABEL, image_dls, epoch_repeats, small_resnet, write_cifar_fixture,
+                                FIXTURE_DATA, use_fixture)
 
 # %% auto #0
-__all__ = ['JPEG_LABEL', 'IMAGE_METHODS', 'TAILS', 'IMAGE_SIZES', 'IMAGE_RATIOS', 'ImagePool', 'image_pool', 'balanced_subset',
-           'long_tailed_subset', 'image_dls', 'small_resnet', 'TailAdjustedLoss', 'image_learner', 'score_images',
-           'train_and_score', 'best_method', 'images_grid', 'grid_plan', 'projected_minutes', 'paired_vs_ce',
-           'ce_images_needed', 'data_efficiency', 'plot_learning_curves', 'run_images', 'time_cifar_data',
-           'time_images']
-
-# %% ../../nbs/07b_experiments_images.ipynb #fa7ef01d
-JPEG_LABEL = 'CIFAR-10 (JPEG)'
-
-class ImagePool:
-    "CIFAR-10's images as a uint8 tensor filled on demand (only the images a run uses are decoded), with class codes and the test mask"
-    def __init__(self, root:str|Path, # the unpacked CIFAR-10 folder (holding train/ and test/)
-                 label:str=JPEG_LABEL, # how results from it are labelled, e.g. 'CIFAR-10 (JPEG)'
-                ):
-        self.root, self.label, self.vocab = Path(root), label, list(CIFAR10_CLASSES)
-        df = load_cifar('cifar10', self.root, split='all')
-        self.fnames = df.fname.to_numpy()
-        self.y = df.fine.map({c: i for i, c in enumerate(self.vocab)}).to_numpy(dtype=np.int64)
-        self.is_test = df.is_valid.to_numpy()
-        self.images = torch.zeros((len(df), 3, 32, 32), dtype=torch.uint8)
-        self._loaded = np.zeros(len(df), dtype=bool)
-
-    def __len__(self): return len(self.y)
-    def __repr__(self): return f"ImagePool({self.label}: {(~self.is_test).sum():,} training and {self.is_test.sum():,} test images, {self._loaded.sum():,} decoded)"
-
-    def positions(self, test:bool) -> np.ndarray:
-        "Positions of the training (test=False) or test images"
-        return np.flatnonzero(self.is_test == test)
-
-    def tensors(self, idx) -> tuple:
-        "The images (N×3×32×32 uint8) and class codes at positions `idx`, decoding those not read before"
-        idx = np.asarray(idx, dtype=np.int64)
-        todo = np.unique(idx[~self._loaded[idx]])
-        if len(todo):
-            self.images[torch.from_numpy(todo)] = torch.from_numpy(read_images(self.root, self.fnames[todo])).permute(0, 3, 1, 2)
-            self._loaded[todo] = True
-        return self.images[torch.from_numpy(idx)], torch.from_numpy(self.y[idx])
+__all__ = ['IMAGE_METHODS', 'TAILS', 'IMAGE_SIZES', 'IMAGE_RATIOS', 'image_pool', 'balanced_subset', 'long_tailed_subset',
+           'tail_adjusted_loss', 'image_learner', 'score_images', 'train_and_score', 'best_method', 'images_grid',
+           'grid_plan', 'projected_minutes', 'paired_vs_ce', 'ce_images_needed', 'data_efficiency',
+           'plot_learning_curves', 'run_images', 'time_cifar_data', 'time_images']
 
 # %% ../../nbs/07b_experiments_images.ipynb #271e06ab
 def image_pool(data:str|Path|None=None, # a folder or archive holding cifar10/; None: $HIERLEARN_CIFAR, else fastai's data folder
@@ -78,7 +43,7 @@ def image_pool(data:str|Path|None=None, # a folder or archive holding cifar10/; 
                n_train:int=60, # fixture: training images per class
                n_test:int=20, # fixture: test images per class
               ) -> ImagePool:
-    "CIFAR-10 from `cifar_path` (labelled 'CIFAR-10 (JPEG)' when its images are JPEGs), or a synthetic fixture in its format labelled `FIXTURE_DATA`"
+    "Chapter 5a's `ImagePool` of CIFAR-10 from `cifar_path` (labelled 'CIFAR-10 (JPEG)' when its images are JPEGs), or a synthetic fixture in its format labelled `FIXTURE_DATA`"
     if fixture is not True:
         try: root = cifar_path('cifar10', data=data, download=False)
         except FileNotFoundError:
@@ -119,51 +84,9 @@ def _test_subset(pool:ImagePool, per_class:int|None) -> np.ndarray:
     if per_class is None: return test
     return np.sort(np.concatenate([test[pool.y[test] == c][:per_class] for c in range(len(pool.vocab))]))
 
-# %% ../../nbs/07b_experiments_images.ipynb #6cd94f41
-def _repeats(n:int, min_epoch:int) -> int: return max(1, -(-min_epoch // n))   # copies of n images that make an epoch of at least min_epoch
-
-def image_dls(pool:ImagePool, # the images
-              train_idx, # positions of the training images in `pool`
-              test_idx, # positions of the test images
-              batch_size:int=128, # batch size
-              min_epoch:int=1000, # an epoch draws at least this many images: a small set is repeated (shuffled) to fill it
-              device=None, # where images and batches live; None: CUDA when available
-             ) -> DataLoaders:
-    "fastai `DataLoaders` in device memory: flip-and-crop augmented training batches, the test set as validation"
-    device = default_device() if device is None else torch.device(device)
-    train_idx, test_idx = np.asarray(train_idx), np.asarray(test_idx)
-    if len(train_idx) == 0 or len(test_idx) == 0: raise ValueError(f"need training and test images, got {len(train_idx)} and {len(test_idx)}")
-    reps = _repeats(len(train_idx), min_epoch)
-    def ds(idx, split_idx):
-        x, y = pool.tensors(idx)
-        return ImageTensors(x.to(device), y.to(device), pool.vocab, split_idx)
-    tfms = [IntToFloatTensor(), PadCropFlip(4), Normalize.from_stats(CIFAR_MEAN, CIFAR_STD, cuda=False)]
-    train = ImageTensorDL(ds(np.tile(train_idx, reps), 0), bs=min(batch_size, len(train_idx) * reps), shuffle=True, drop_last=False,
-                          after_batch=tfms, device=device)
-    train.n_inp   # fastai's first look at a batch's types draws a crop: here, once, not inside whichever run comes first
-    valid = ImageTensorDL(ds(test_idx, 1), bs=4 * batch_size, shuffle=False, after_batch=tfms, device=device)
-    dls = DataLoaders(train, valid, device=device)
-    dls.class_counts = np.bincount(pool.y[train_idx], minlength=len(pool.vocab))   # the real counts, not the repeated ones
-    return dls
-
-# %% ../../nbs/07b_experiments_images.ipynb #309aefca
-def small_resnet(widths:tuple=(16, 32, 64), # channels of the three stages
-                 blocks:int=1, # basic blocks per stage: 1 is ResNet-8, 5 is ResNet-32's body
-                ) -> nn.Sequential:
-    "The body of a CIFAR ResNet (He et al. 2016): a 3×3 stem, three stages of `blocks` basic blocks, global average pooling"
-    layers, ni = [nn.Conv2d(3, widths[0], 3, 1, 1, bias=False), nn.BatchNorm2d(widths[0]), nn.ReLU()], widths[0]
-    for stage, nf in enumerate(widths):
-        for i in range(blocks):
-            layers.append(BasicBlock(ni, nf, 2 if stage > 0 and i == 0 else 1))
-            ni = nf
-    body = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten())
-    for m in body.modules():
-        if isinstance(m, nn.Conv2d): nn.init.kaiming_normal_(m.weight)
-    return body
-
 # %% ../../nbs/07b_experiments_images.ipynb #f48c57e1
 def _output_targets(loss:HierarchyLoss) -> torch.Tensor:
-    "A (classes × outputs) 0/1 matrix: which of the loss's model outputs are the target scores of each class"
+    "A (classes × outputs) 0/1 matrix: which of a hierarchy loss's model outputs score each class (`TailAdjustedLoss`'s `targets`)"
     n = len(loss.vocab)
     if isinstance(loss, TreeSoftmaxLoss): return loss.path.clone()   # every node on the class's path
     if isinstance(loss, MultiLevelLoss):   # the class's ancestor at each level
@@ -175,51 +98,25 @@ def _output_targets(loss:HierarchyLoss) -> torch.Tensor:
     return torch.eye(n)   # HXE, soft labels, smoothing (class logits) and the embedding's scaled cosines
 
 # %% ../../nbs/07b_experiments_images.ipynb #412e4393
-class TailAdjustedLoss(PerSampleLoss):
-    "A chapter-7 loss made long-tail aware as chapter 5 does it: balanced softmax (each score + log count) or LDAM (a margin off each target score)"
-    weighted_mean = True   # with `DRWCallback`'s weights, 'mean' divides by their sum, as LDAM-DRW's weighted cross-entropy
-    def __init__(self, loss:HierarchyLoss, # a loss from `hier_loss` other than 'ce' (use `BalancedSoftmaxLoss`/`LDAMLoss` for it)
-                 class_counts, # training images per class, in `loss.vocab` order
-                 mode:str='balanced_softmax', # 'balanced_softmax' or 'ldam'
-                 max_m:float=0.5, # LDAM: the largest margin, that of the rarest class or node
-                 s:float=30., # LDAM: the scale of the (cosine) scores
-                ):
-        super().__init__()   # no weights until `DRWCallback` sets them; 'mean' over the kept samples
-        if not isinstance(loss, HierarchyLoss): raise TypeError(f"loss must be a hierarchy loss from `hier_loss`, got {type(loss).__name__}; "
-                                                            "for plain cross-entropy use BalancedSoftmaxLoss or LDAMLoss")
-        if mode not in ('balanced_softmax', 'ldam'): raise ValueError(f"mode must be 'balanced_softmax' or 'ldam', got {mode!r}")
-        counts = check_counts(class_counts)
-        if len(counts) != len(loss.vocab): raise ValueError(f"class_counts has {len(counts)} entries but the loss has {len(loss.vocab)} classes")
-        self.loss, self.mode, self.s = loss, mode, s
-        T = _output_targets(loss)
-        node_counts = counts.float() @ T   # training images below each output's node
-        self.register_buffer('class_counts', counts.float())
-        self.register_buffer('targets', T)
-        self.register_buffer('shift', node_counts.log())
-        m = node_counts.double() ** -0.25
-        self.register_buffer('margins', (m * max_m / m.max()).float())
+class _EmbeddingTailLoss(TailAdjustedLoss):
+    "`TailAdjustedLoss` for label embedding: the adjustment applies to the cosines of its cross-entropy term, scaled by its `scale`"
+    def per_sample(self, x, y):
+        cos = self.loss.cosines(x)
+        z = self.adjust(cos if self.mode == 'ldam' else self.loss.scale * cos, y)
+        return 1 - cos.gather(1, y[:, None]).squeeze(1) + self.loss.xent_weight * F.cross_entropy(z, y, reduction='none')
+    def activation(self, x:torch.Tensor) -> torch.Tensor: return self.loss.activation(x)
 
-    def _flat(self, inp:torch.Tensor) -> torch.Tensor: return self.loss._flat(inp)   # the wrapped loss's outputs and checks
-    def _n_classes(self, x:torch.Tensor) -> int: return len(self.loss.vocab)
-
-    def _scores(self, x:torch.Tensor) -> torch.Tensor:
-        "The scores the adjustment applies to: the embedding's scaled cosines, else the model's outputs"
-        return self.loss.scale * self.loss.cosines(x) if isinstance(self.loss, EmbeddingLoss) else x
-
-    def per_sample(self, x:torch.Tensor, y:torch.Tensor) -> torch.Tensor:
-        z, T = self._scores(x), self.targets.to(x.device)
-        if self.mode == 'balanced_softmax': z = z + self.shift.to(x.device)
-        elif isinstance(self.loss, EmbeddingLoss): z = z - self.loss.scale * T[y] * self.margins.to(x.device)
-        else: z = self.s * (z - T[y] * self.margins.to(x.device))
-        if isinstance(self.loss, EmbeddingLoss):
-            cos = self.loss.cosines(x)
-            return 1 - cos.gather(1, y[:, None]).squeeze(1) + self.loss.xent_weight * F.cross_entropy(z, y, reduction='none')
-        return self.loss.per_sample(z, y)
-
-    def activation(self, x:torch.Tensor) -> torch.Tensor:
-        "Leaf probabilities from the unadjusted scores (the LDAM cosines scaled by `s`), as the base loss gives them"
-        ldam_scaled = self.mode == 'ldam' and not isinstance(self.loss, EmbeddingLoss)
-        return self.loss.activation(self.s * x if ldam_scaled else x)
+def tail_adjusted_loss(loss:HierarchyLoss, # a loss from `hier_loss` other than 'ce' (use `BalancedSoftmaxLoss`/`LDAMLoss` for it)
+                       class_counts, # training images per class, in `loss.vocab` order
+                       mode:str='balanced_softmax', # 'balanced_softmax' or 'ldam'
+                       max_m:float=0.5, # LDAM: the largest margin, that of the rarest class or node
+                       s:float=30., # LDAM: the scale of the cosine outputs (label embedding: its own `scale`)
+                      ) -> TailAdjustedLoss:
+    "Chapter 5's `TailAdjustedLoss` for a hierarchy loss: each output adjusted by the training images below its node"
+    if not isinstance(loss, HierarchyLoss): raise TypeError(f"loss must be a hierarchy loss from `hier_loss`, got {type(loss).__name__}; "
+                                                        "for plain cross-entropy use BalancedSoftmaxLoss or LDAMLoss")
+    if isinstance(loss, EmbeddingLoss): return _EmbeddingTailLoss(loss, class_counts, mode, _output_targets(loss), max_m, loss.scale)
+    return TailAdjustedLoss(loss, class_counts, mode, _output_targets(loss), max_m, s)
 
 # %% ../../nbs/07b_experiments_images.ipynb #ad8e71d0
 IMAGE_METHODS = {   # name in the tables -> (method of `hier_loss`, its hyper-parameters)
@@ -259,7 +156,7 @@ def image_learner(dls:DataLoaders, # from `image_dls` (it carries the true `clas
         if ingrain != 'embedding': learn.model.head = NormedLinear(learn.model.head.in_features, learn.model.head.out_features)
         learn.add_cb(DRWCallback(drw_epoch=max(1, epochs * 4 // 5)))
     if ingrain == 'ce': learn.loss_func = BalancedSoftmaxLoss(counts) if tail == 'balanced softmax' else LDAMLoss(counts, max_m=0.5, s=30.)
-    else: learn.loss_func = TailAdjustedLoss(learn.loss_func, counts, 'balanced_softmax' if tail == 'balanced softmax' else 'ldam')
+    else: learn.loss_func = tail_adjusted_loss(learn.loss_func, counts, 'balanced_softmax' if tail == 'balanced softmax' else 'ldam')
     return learn
 
 # %% ../../nbs/07b_experiments_images.ipynb #098c701c
@@ -327,9 +224,28 @@ def train_and_score(dls:DataLoaders, # from `image_dls`
     return rows
 
 # %% ../../nbs/07b_experiments_images.ipynb #986793a7
+_Regime = namedtuple('Regime', 'regime value')   # value: images per class (balanced) or ρ (long-tailed), as the cache keys name it
+_Job = namedtuple('Job', 'regime value seed method tree tail')   # one run of the grid
+
 def _regimes(sizes, ratios) -> list:
     "The data regimes: ('balanced', n) for each size, ('long-tailed', ρ) for each ratio"
-    return [('balanced', n) for n in sizes] + [('long-tailed', r) for r in ratios]
+    return [_Regime('balanced', n) for n in sizes] + [_Regime('long-tailed', r) for r in ratios]
+
+def _with_value(results:pd.DataFrame) -> pd.DataFrame:
+    "`results` with the regime's number in one column `value` (images per class or ρ), to group the regimes by"
+    if 'value' in results: return results
+    return results.assign(value=results.images_per_class.astype(float).fillna(results.imbalance_ratio.astype(float)))
+
+def _whole(x:pd.Series) -> pd.Series: return x.astype('Int64') if (x.dropna() % 1 == 0).all() else x
+
+def _split_value(results:pd.DataFrame) -> pd.DataFrame:
+    "`results` with `value` split into `images_per_class` (balanced regimes) and `imbalance_ratio` (long-tailed ones)"
+    if 'value' not in results: return results
+    i, balanced = results.columns.get_loc('value'), results.regime == 'balanced'
+    out = results.drop(columns='value')
+    out.insert(i, 'images_per_class', _whole(results.value.where(balanced)))
+    out.insert(i + 1, 'imbalance_ratio', _whole(results.value.where(~balanced)))
+    return out
 
 def _subset(pool:ImagePool, regime:str, value, seed:int, head:int) -> np.ndarray:
     "Training positions of one regime in the pool"
@@ -342,6 +258,7 @@ def best_method(results:pd.DataFrame, # rows of `images_grid` (WordNet tree, no 
                 max_top1_loss:float=0.5, # a candidate may lose at most this many points of top-1, averaged over regimes
                ) -> str:
     "The hierarchy method that cut mistake severity most relative to CE among those within `max_top1_loss` of its top-1; else the best top-1"
+    results = _with_value(results)
     r = results[(results.tree == 'wordnet') & (results.tail_loss == '') & (results.decode == 'argmax')]
     cells = r.groupby(['regime', 'value', 'seed', 'method'])[['top1', 'mistake_severity']].mean().unstack('method')
     if baseline not in cells['top1']: raise ValueError(f"no {baseline!r} runs to compare with")
@@ -370,9 +287,9 @@ def _run_group(pool:ImagePool|None, root:str, label:str, cell:tuple, jobs:list, 
     try:
         dls = image_dls(pool, _subset(pool, regime, value, seed, cfg['head']), test_idx, cfg['bs'], cfg['min_epoch'], device)
         rows = []
-        for (_, _, _, method, tree, tail), path in jobs:
+        for job, path in jobs:
             new = [dict(data=label, regime=regime, value=value, seed=seed) | r for r in
-                   train_and_score(dls, method, tree, tail, cfg['epochs'], cfg['lr'], _run_seed(label, regime, value, seed),
+                   train_and_score(dls, job.method, job.tree, job.tail, cfg['epochs'], cfg['lr'], _run_seed(label, regime, value, seed),
                                    tuple(cfg['widths']), cfg['blocks'])]
             if path is not None: write_json_atomic(path, new)
             rows += new
@@ -380,18 +297,22 @@ def _run_group(pool:ImagePool|None, root:str, label:str, cell:tuple, jobs:list, 
     finally: torch.set_num_threads(threads)
 
 # %% ../../nbs/07b_experiments_images.ipynb #93c1a093
-def _run_jobs(jobs:list, # (regime, value, seed, method, tree, tail) tuples
+def _cache_name(job:_Job, cfg:dict) -> str:
+    "The cache file of one run: its job and a hash of the job and the recipe (the names of the runs already finished: never change them)"
+    key = dict(regime=job.regime, value=job.value, seed=job.seed, method=job.method, tree=job.tree, tail=job.tail) | cfg
+    return (f"{_slug(job.regime)}-{job.value:g}-{_slug(job.method)}-{job.tree}-{_slug(job.tail or 'no-tail')}-"
+            f"s{job.seed}-{hashlib.md5(json.dumps(key, sort_keys=True).encode()).hexdigest()[:8]}.json")
+
+def _run_jobs(jobs:list, # `_Job`s
               pool:ImagePool, test_idx, cfg:dict, regimes:list, cache_dir, device, n_jobs:int) -> list:
     "Read each job's rows from the cache, or train it; the jobs of one data cell share DataLoaders and a worker"
     rows, cells = [], {}
     for job in jobs:
-        key = dict(zip(('regime', 'value', 'seed', 'method', 'tree', 'tail'), job)) | cfg
-        path = None if cache_dir is None else Path(cache_dir) / (f"{_slug(job[0])}-{job[1]:g}-{_slug(job[3])}-{job[4]}-{_slug(job[5] or 'no-tail')}-"
-                                                                f"s{job[2]}-{hashlib.md5(json.dumps(key, sort_keys=True).encode()).hexdigest()[:8]}.json")
+        path = None if cache_dir is None else Path(cache_dir) / _cache_name(job, cfg)
         cached = read_json_cache(path)
         if cached is not None: rows += cached
-        else: cells.setdefault(job[:3], []).append((job, path))
-    cells = sorted(cells.items(), key=lambda c: (c[0][2], regimes.index(c[0][:2])))
+        else: cells.setdefault((job.regime, job.value, job.seed), []).append((job, path))
+    cells = sorted(cells.items(), key=lambda c: (c[0][2], regimes.index(_Regime(*c[0][:2]))))
     args = [(str(pool.root), pool.label, cell, cjobs, test_idx, cfg, device) for cell, cjobs in cells]
     if n_jobs == 1 or len(cells) <= 1:
         for a in progress_bar(args, leave=False) if args else []: rows += _run_group(pool, *a)
@@ -422,7 +343,7 @@ def images_grid(pool:ImagePool, # the images (`image_pool`)
                 device=None, # torch device; None: CUDA when available
                 n_jobs:int=1, # worker processes on the CPU, one thread each (use the number of cores); 1: in this process
                ) -> pd.DataFrame:
-    "Every method on every regime and seed, then the tails and the control for the best method: one row per run (and decode)"
+    "Every method on every regime and seed, then the tails and the control for the best method: one row per run (and decode), its regime in `images_per_class` or `imbalance_ratio`"
     bad = [m for m in methods if m not in IMAGE_METHODS]
     if bad: raise ValueError(f"unknown methods {bad}; choose from {list(IMAGE_METHODS)}")
     if 'CE' not in methods: raise ValueError("methods must include 'CE', the baseline of every comparison")
@@ -432,16 +353,16 @@ def images_grid(pool:ImagePool, # the images (`image_pool`)
                blocks=blocks, head=head)
     test_idx, regimes = _test_subset(pool, test_per_class), _regimes(sizes, ratios)
     run_jobs = lambda jobs: _run_jobs(jobs, pool, test_idx, cfg, regimes, cache_dir, device, n_jobs)
-    rows = run_jobs([(g, v, s, m, 'wordnet', None) for g, v in regimes for s in seeds for m in methods])
+    rows = run_jobs([_Job(*r, s, m, 'wordnet', None) for r in regimes for s in seeds for m in methods])
     if (tails or control) and (best is not None or len(methods) > 1):
         best = best or best_method(pd.DataFrame(rows))
-        extra = [(g, v, s, best, 'control', None) for g, v in regimes for s in seeds] if control else []
-        if tails: extra += [(g, v, s, m, 'wordnet', t) for g, v in regimes if g == 'long-tailed' for s in seeds for t in TAILS for m in ('CE', best)]
+        extra = [_Job(*r, s, best, 'control', None) for r in regimes for s in seeds] if control else []
+        if tails: extra += [_Job(*r, s, m, 'wordnet', t) for r in regimes if r.regime == 'long-tailed' for s in seeds for t in TAILS for m in ('CE', best)]
         rows += run_jobs(extra)
     res = pd.DataFrame(rows)
     rank = {r: i for i, r in enumerate(regimes)}
-    order = res.apply(lambda r: rank.get((r.regime, r.value), len(rank)), axis=1)
-    return res.assign(_o=order).sort_values(['_o', 'seed'], kind='stable').drop(columns='_o').reset_index(drop=True)
+    order = res.apply(lambda r: rank.get(_Regime(r.regime, r.value), len(rank)), axis=1)
+    return _split_value(res.assign(_o=order).sort_values(['_o', 'seed'], kind='stable').drop(columns='_o').reset_index(drop=True))
 
 # %% ../../nbs/07b_experiments_images.ipynb #2b5124a6
 def grid_plan(sizes=IMAGE_SIZES, # images per class of the balanced learning curve
@@ -457,12 +378,13 @@ def grid_plan(sizes=IMAGE_SIZES, # images per class of the balanced learning cur
     "The runs `images_grid` trains with these arguments: regime, seed, method, training images and images seen (epochs × the epoch of `image_dls`)"
     n_lt = {r: len(make_long_tail(np.repeat(np.arange(10), head), r)) for r in ratios}
     rows = []
-    for g, v in _regimes(sizes, ratios):
-        n = 10 * v if g == 'balanced' else n_lt[v]
+    for r in _regimes(sizes, ratios):
+        n = 10 * r.value if r.regime == 'balanced' else n_lt[r.value]
         names = list(methods) + (['best (control tree)'] if control else [])
-        if tails and g == 'long-tailed': names += list(TAILS) + [f'{t} + best' for t in TAILS]
-        rows += [dict(regime=g, value=v, seed=s, method=m, train_images=n, images_seen=epochs * n * _repeats(n, min_epoch)) for s in seeds for m in names]
-    return pd.DataFrame(rows)
+        if tails and r.regime == 'long-tailed': names += list(TAILS) + [f'{t} + best' for t in TAILS]
+        rows += [dict(regime=r.regime, value=r.value, seed=s, method=m, train_images=n, images_seen=epochs * n * epoch_repeats(n, min_epoch))
+                 for s in seeds for m in names]
+    return _split_value(pd.DataFrame(rows))
 
 def projected_minutes(plan:pd.DataFrame, # from `grid_plan`
                       timing:pd.DataFrame, # measured runs with `images_seen` and `seconds` (rows of `images_grid`)
@@ -470,7 +392,7 @@ def projected_minutes(plan:pd.DataFrame, # from `grid_plan`
                       column:str='cpu_seconds', # the measured cost of a run: 'cpu_seconds' (unaffected by other jobs) or 'seconds' (wall)
                      ) -> float:
     "Minutes `plan` takes on `n_jobs` workers, from cost = a + b·(images seen) fitted to the measured runs by least squares"
-    t = timing.drop_duplicates(['regime', 'value', 'seed', 'base', 'tree', 'tail_loss']) if 'base' in timing else timing
+    t = _with_value(timing).drop_duplicates(['regime', 'value', 'seed', 'base', 'tree', 'tail_loss']) if 'base' in timing else timing
     if len(t) < 2 or t.images_seen.nunique() < 2: raise ValueError("need runs of at least two sizes to fit seconds = a + b·(images seen)")
     b, a = np.polyfit(t.images_seen, t[column], 1)
     return float((a + b * plan.images_seen).sum() / n_jobs / 60)
@@ -483,7 +405,7 @@ def paired_vs_ce(results:pd.DataFrame, # `images_grid`'s rows
                 ) -> pd.DataFrame:
     "Every method against CE on the same seeds: mean paired differences, a paired t-test's p, and whether the severity goal is met"
     cols = ['top1', 'mistake_severity', 'hd@5', 'level2_acc', 'few', 'ece']
-    wide = results.pivot_table(index=['regime', 'value', 'seed'], columns='method', values=cols, dropna=False)
+    wide = _with_value(results).pivot_table(index=['regime', 'value', 'seed'], columns='method', values=cols, dropna=False)
     rows = []
     for (regime, value), w in wide.groupby(level=['regime', 'value'], sort=False):
         if baseline not in w['top1'] or w['top1'][baseline].isna().all(): continue
@@ -500,7 +422,7 @@ def paired_vs_ce(results:pd.DataFrame, # `images_grid`'s rows
                              d_top1_sd=d.top1.std(), p_top1=p('top1'), severity=m.mistake_severity.mean(), severity_change=sev_change,
                              p_severity=p('mistake_severity'), d_hd5=d['hd@5'].mean(), d_level2_acc=d.level2_acc.mean(), d_few=d.few.mean(),
                              d_ece=d.ece.mean(), goal=bool(sev_change <= -severity_cut and d.top1.mean() >= -max_top1_loss)))
-    return pd.DataFrame(rows)
+    return _split_value(pd.DataFrame(rows))
 
 # %% ../../nbs/07b_experiments_images.ipynb #faaf8e80
 def ce_images_needed(sizes, # images per class of CE's learning curve
@@ -522,7 +444,7 @@ def data_efficiency(results:pd.DataFrame, # `images_grid`'s rows
                    ) -> pd.DataFrame:
     "Per method and size of the balanced curve: its top-1, the images per class CE needs for it, and the ratio n / CE's n (≤ 0.7: the goal)"
     r = results[results.regime == 'balanced']
-    curve = r.groupby(['method', 'value']).top1.mean().unstack('value')
+    curve = r.groupby(['method', 'images_per_class']).top1.mean().unstack('images_per_class')
     if baseline not in curve.index: raise ValueError(f"no {baseline!r} learning curve in the results")
     ce = curve.loc[baseline]
     rows = []
@@ -539,19 +461,18 @@ def plot_learning_curves(results:pd.DataFrame, # `images_grid`'s rows
     "Top-1 and mistake severity against images per class (log scale), mean over seeds, one line per method"
     r = results[results.regime == 'balanced']
     methods = list(dict.fromkeys(r.method)) if methods is None else methods
-    g = r.groupby(['method', 'value'])[['top1', 'mistake_severity']].mean()
-    fig, axs = plt.subplots(1, 2, figsize=(11, 3.6))
+    g = r.groupby(['method', 'images_per_class'])[['top1', 'mistake_severity']].mean()
+    fig, axs = plt.subplots(1, 2, figsize=(6.5, 4.2), layout='constrained')
     for i, m in enumerate(methods):
         if m not in g.index.get_level_values(0): continue
         d = g.loc[m]
         style = dict(color='k', lw=2) if m == 'CE' else dict(color=f'C{i % 10}', ls='--' if 'control' in m else '-')
         for ax, col in zip(axs, ('top1', 'mistake_severity')): ax.plot(d.index, d[col], marker='o', ms=3, label=m, **style)
-    for ax, label in zip(axs, ('top-1 accuracy (%)', 'mistake severity (LCA height of wrong top-1)')):
+    for ax, label in zip(axs, ('top-1 accuracy (%)', 'mistake severity (LCA height)')):
         ax.set_xscale('log'); ax.set_xlabel('training images per class'); ax.set_ylabel(label)
     data = results.data.iloc[0] if len(results) else ''
     fig.suptitle(f'{data}: learning curves', fontsize=10)
-    axs[1].legend(fontsize=7, loc='best')
-    fig.tight_layout()
+    fig.legend(*axs[0].get_legend_handles_labels(), loc='outside lower center', ncols=3, fontsize=9)
     return fig
 
 # %% ../../nbs/07b_experiments_images.ipynb #cf60f981
@@ -561,7 +482,7 @@ def run_images(out:Path, # folder for the CSV files, the plot and the per-run ca
                device:str|None=None, # torch device; None: CUDA when available
                data:str|Path|None=None, # folder or archive holding cifar10/; None: $HIERLEARN_CIFAR, else fastai's (quick: a fixture)
               ) -> pd.DataFrame:
-    "CIFAR-10 learning curves and long tails: CE vs every hierarchy method (and the tails, and the control); writes images_*.csv and images_curves.png"
+    "CIFAR-10 learning curves and long tails: CE vs every hierarchy method (and the tails, and the control); writes images_*.csv (images_vs_ce.csv: each method against CE) and images_curves.png"
     fixture = use_fixture(quick, data)
     pool = image_pool(data, fixture=fixture)   # data pointed at but not there stop the run here, before any work
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
@@ -575,11 +496,9 @@ def run_images(out:Path, # folder for the CSV files, the plot and the per-run ca
     res = images_grid(pool, cache_dir=out / 'cache', device=device, n_jobs=min(8, os.cpu_count() or 1) if cpu and not quick else 1, **kw)
     minutes = (time.perf_counter() - start) / 60
     versus, eff = paired_vs_ce(res), data_efficiency(res)
-    print(f"{pool.label}: {len(res)} result rows ({res.groupby(['regime', 'value', 'seed', 'base', 'tree', 'tail_loss']).ngroups} runs) "
-          f"in {minutes:.1f} min,\n{res.seconds.sum() / 60:.1f} min of it training and scoring (cached runs count their first time)")
-    cols = ['regime', 'value', 'method', 'seeds', 'top1', 'd_top1', 'severity', 'severity_change', 'd_few', 'goal']
-    print(f"{pool.label}, against CE on the same seeds (top-1 in %, d_: method minus CE):")
-    print(versus[cols].round(3).to_string(index=False, line_width=100), end='\n\n')   # a wide table wraps at 100 columns
+    runs = _with_value(res).groupby(['regime', 'value', 'seed', 'base', 'tree', 'tail_loss']).ngroups
+    print(f"{pool.label}: {len(res)} result rows ({runs} runs) in {minutes:.1f} min,\n"
+          f"{res.seconds.sum() / 60:.1f} min of it training and scoring (cached runs count their first time)")
     save_outputs(out, 'images', {'results.csv': res, 'vs_ce.csv': versus, 'efficiency.csv': eff, 'curves.png': plot_learning_curves(res)})
     return res
 
@@ -613,7 +532,7 @@ def time_images(out:str|Path|None=None, # where to write images_timing.csv and i
     start = time.perf_counter()
     res = images_grid(pool, sizes, ratios, methods, seeds=(0,), tails=False, control=False, device=device, n_jobs=n_jobs, **kwargs)
     wall = time.perf_counter() - start
-    runs = res.drop_duplicates(['regime', 'value', 'seed', 'base', 'tree', 'tail_loss']).assign(
+    runs = res.drop_duplicates(['regime', 'images_per_class', 'imbalance_ratio', 'seed', 'base', 'tree', 'tail_loss']).assign(
         wall_seconds_all=wall, n_jobs=n_jobs, load_average=os.getloadavg()[0], cpus=os.cpu_count(), torch_threads_per_run=1)
     if out is not None:
         save_outputs(out, 'images', {'timing.csv': runs.reset_index(drop=True), 'data_timing.csv': pd.DataFrame([data])}, float_format='%.4g', verbose=False)

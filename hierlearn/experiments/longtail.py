@@ -12,10 +12,9 @@ from pathlib import Path
 import numpy as np, pandas as pd
 import torch
 import matplotlib.pyplot as plt
-with warnings.catch_warnings():   # fastai's import trips torch's harmless torch.jit deprecation warning
-    warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated')
+from ..core import save_outputs, quiet_fastai
+with quiet_fastai():
     from fastai.torch_core import default_device, no_random, rank_distrib, num_distrib
-from ..core import save_outputs
 from ..data import cifar_path
 from ..longtail import (LONGTAIL_METHODS, LONGTAIL_ANCHORS, PhaseTimerCallback, cifar_lt_dls, longtail_learner,
                                 training_precision, write_cifar_fixture, use_fixture, FIXTURE_DATA)
@@ -110,14 +109,17 @@ def _finished_runs(out:Path) -> tuple[list, list]:
 def _plot_results(res:pd.DataFrame):
     "Top-1 per method for each (data, dataset, ρ), with the anchors as black ticks"
     groups = list(res.groupby(['data', 'dataset', 'imbalance_ratio'], sort=False))
-    fig, axs = plt.subplots(1, len(groups), figsize=(4.2 * len(groups), 3.2), squeeze=False)
-    for ax, ((data, ds, rho), g) in zip(axs[0], groups):
+    ncols = min(2, len(groups)); nrows = -(-len(groups) // ncols)   # two panels a row: the figure fits a text column
+    fig, axs = plt.subplots(nrows, ncols, figsize=(3.25 * ncols if ncols > 1 else 4, 3.4 * nrows), squeeze=False)
+    for ax in axs.flat[len(groups):]: ax.axis('off')
+    for ax, ((data, ds, rho), g) in zip(axs.flat, groups):
         g = g.set_index('method').reindex([m for m in LONGTAIL_METHODS if m in set(g.method)])
         ax.bar(range(len(g)), g.top1, color='C0', label='measured')
         if g.anchor.notna().any(): ax.scatter(range(len(g)), g.anchor, marker='_', s=400, c='k', label='published', zorder=3)
-        ax.set_xticks(range(len(g)), g.index, rotation=40, ha='right', fontsize=8)
-        ax.set_title(f'{ds}-LT, ρ = {rho:g}, {g.epochs.iloc[0]} epochs' + (f' ({data})' if data == FIXTURE_DATA else ''), fontsize=9); ax.set_ylabel('top-1 %'); ax.set_ylim(0, 100)
-    if res.anchor.notna().any(): axs[0, 0].legend(fontsize=8)
+        ax.set_xticks(range(len(g)), g.index, rotation=40, ha='right', fontsize=9)
+        ax.set_title(f'{ds}-LT, ρ = {rho:g}, {g.epochs.iloc[0]} epochs' + (f'\n({data})' if data == FIXTURE_DATA else ''), fontsize=9)
+        ax.set_ylabel('top-1 %'); ax.set_ylim(0, 100)
+    if res.anchor.notna().any(): axs[0, 0].legend(fontsize=9)
     fig.tight_layout()
     return fig
 
