@@ -7,6 +7,7 @@ Docs: https://hierlearn.github.io/hierlearn/sampling.html.md"""
 # %% ../nbs/02_sampling.ipynb #b65ffb50
 from __future__ import annotations
 import re, time, warnings
+from typing import NamedTuple
 from pathlib import Path
 import numpy as np, pandas as pd
 import matplotlib.pyplot as plt
@@ -126,13 +127,14 @@ def plot_resampling(X, # 2-D features
                     y, # binary labels
                     samplers:dict, # name -> imbalanced-learn sampler (or None for the original data)
                     ncols:int=4, # panels per row
-                    size:float=3.0, # panel size in inches
+                    width:float=6.5, # inches: a book page's text column; the panels are square
                    ):
     "Scatter plots of `X`, `y` after each sampler, with the class counts in the titles"
     X, y = np.asarray(X), np.asarray(y)
     classes = class_counts(y).index[::-1]  # minority last, so it is drawn on top
     nrows = -(-len(samplers) // ncols)
-    fig, axs = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows), sharex=True, sharey=True, squeeze=False)
+    fig, axs = plt.subplots(nrows, ncols, figsize=(width, (width / ncols + 0.45) * nrows + 0.4), sharex=True, sharey=True,
+                            squeeze=False, layout='constrained')
     for ax, (name, sampler) in zip(axs.flat, samplers.items()):
         Xr, yr = (X, y) if sampler is None else sampler.fit_resample(X, y)
         new = np.zeros(len(yr), bool)
@@ -144,15 +146,15 @@ def plot_resampling(X, # 2-D features
         counts = pd.Series(yr).value_counts().sort_index()
         ax.set_title(f"{name}\n" + ' / '.join(f'{n}' for n in counts.values), fontsize=9)
     for ax in axs.flat[len(samplers):]: ax.axis('off')
-    axs.flat[0].legend(fontsize=7, loc='lower right')
-    fig.tight_layout()
+    handles = {l: h for ax in axs.flat for h, l in zip(*ax.get_legend_handles_labels())}
+    fig.legend(handles.values(), handles.keys(), loc='outside lower center', ncols=len(handles))
     return fig
 
 # %% ../nbs/02_sampling.ipynb #5a00fc3a
 def plot_decision_regions(models:dict, # name -> unfitted classifier
                           X_train, y_train, X_test, y_test, # a 2-D train/test split
                           ncols:int=3, # panels per row
-                          size:float=3.2, # panel size in inches
+                          width:float=6.5, # inches: a book page's text column; the panels are square
                          ):
     "Decision regions of 2-D classifiers, with the test G-mean and minority F1 in the titles"
     X_train, X_test, y_train, y_test = map(np.asarray, (X_train, X_test, y_train, y_test))
@@ -160,7 +162,8 @@ def plot_decision_regions(models:dict, # name -> unfitted classifier
     lo, hi = np.vstack([X_train, X_test]).min(0) - 0.5, np.vstack([X_train, X_test]).max(0) + 0.5
     xx, yy = np.meshgrid(np.linspace(lo[0], hi[0], 200), np.linspace(lo[1], hi[1], 200))
     nrows = -(-len(models) // ncols)
-    fig, axs = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows), sharex=True, sharey=True, squeeze=False)
+    fig, axs = plt.subplots(nrows, ncols, figsize=(width, (width / ncols + 0.45) * nrows), sharex=True, sharey=True,
+                            squeeze=False, layout='constrained')
     for ax, (name, model) in zip(axs.flat, models.items()):
         m = clone(model).fit(X_train, y_train)
         col = list(m.classes_).index(pos)
@@ -172,7 +175,6 @@ def plot_decision_regions(models:dict, # name -> unfitted classifier
         s = evaluate(y_test, m.predict(X_test), pos_label=pos)
         ax.set_title(f"{name}\nG-mean {s['g_mean']:.2f}, F1 {s['f1']:.2f}", fontsize=9)
     for ax in axs.flat[len(models):]: ax.axis('off')
-    fig.tight_layout()
     return fig
 
 # %% ../nbs/02_sampling.ipynb #c16c1be0
@@ -210,7 +212,7 @@ def _preprocessor(ds:Dataset):
     return tabular_preprocessor(cat, [c for c in ds.X.columns if c not in cat]).set_params(sparse_threshold=0)
 
 def _run_task(X, y, train, test, pre, sampler, model, metrics, pos_label):
-    "Fit preprocessing + sampler + model on the training fold, score the test fold; never raises"
+    "Fit preprocessing + sampler + model on the training fold, score the test fold; never raises: a failure is a result"
     start = time.perf_counter()
     try:
         pipe = Pipeline([('pre', pre), ('sampler', sampler), ('model', model)])
@@ -222,10 +224,10 @@ def _run_task(X, y, train, test, pre, sampler, model, metrics, pos_label):
             pred = pipe.classes_[P.argmax(1)]  # the most probable class: the 0.5 threshold of a binary task
             proba = P[:, list(pipe.classes_).index(pos_label)]
         scores = evaluate(y[test], pred, proba, pos_label=pos_label)
-        return {m: scores[m] for m in metrics}, secs, 'ok', ''
+        return dict(scores={m: scores[m] for m in metrics}, fit_seconds=secs, status='ok', error='')
     except Exception as e:
         msg = re.sub(r'\s+', ' ', f'{type(e).__name__}: {e}')[:300]
-        return {m: float('nan') for m in metrics}, time.perf_counter() - start, 'failed', msg
+        return dict(scores={m: float('nan') for m in metrics}, fit_seconds=time.perf_counter() - start, status='failed', error=msg)
 
 def _indexed_task(i, *args): return i, _run_task(*args)  # results arrive unordered: keep the task's index
 
@@ -245,8 +247,14 @@ def _is_task_result(obj, metrics:list)->bool:
     return (isinstance(obj, dict) and {'scores', 'fit_seconds', 'status', 'error'} <= obj.keys()
             and isinstance(obj['scores'], dict) and set(metrics) <= obj['scores'].keys())
 
+class _Task(NamedTuple):
+    "One (dataset, sampler, model, fold) fit of `compare`"
+    meta:dict # dataset, sampler, model, repeat, fold: the columns that name its rows
+    cache_path:Path|None # where its result is cached; None: no cache
+    args:tuple # the arguments of `_run_task`
+
 def _compare_tasks(datasets:list, smp:dict, mdl:dict, cv, metrics:list, seed:int, cache_dir) -> tuple[list, dict]:
-    "Every (dataset, sampler, model, fold) task as (meta, cache path, arguments), and the results of those already in the cache, by position"
+    "Every (dataset, sampler, model, fold) `_Task`, and the results of those already in the cache, by position"
     tasks, done = [], {}
     for d in datasets:
         ds = _as_dataset(d)
@@ -270,8 +278,8 @@ def _compare_tasks(datasets:list, smp:dict, mdl:dict, cv, metrics:list, seed:int
                     path = _cache_path(cache_dir, ds.name, key) if cache_dir else None
                     cached = read_json_cache(path, valid=lambda obj: _is_task_result(obj, metrics))   # a damaged file: warned about, recomputed
                     if cached is not None: done[len(tasks)] = cached
-                    tasks.append((meta, path, (X, y, tr, te, _preprocessor(ds), clone(sampler) if sampler is not None else None,
-                                               clone(model), metrics, pos)))
+                    tasks.append(_Task(meta, path, (X, y, tr, te, _preprocessor(ds), clone(sampler) if sampler is not None else None,
+                                                    clone(model), metrics, pos)))
     return tasks, done
 
 # %% ../nbs/02_sampling.ipynb #64fee8a3
@@ -295,14 +303,14 @@ def compare(datasets, # dataset names or `Dataset`s (one, or a list)
     todo = [i for i in range(len(tasks)) if i not in done]
     if todo:
         with quiet_worker_restarts():  # joblib restarts a worker whose memory grew with its first PyTorch import: harmless
-            gen = Parallel(n_jobs=n_jobs, return_as='generator_unordered')(delayed(_indexed_task)(i, *tasks[i][2]) for i in todo)
+            gen = Parallel(n_jobs=n_jobs, return_as='generator_unordered')(delayed(_indexed_task)(i, *tasks[i].args) for i in todo)
             if progress: gen = progress_bar(gen, total=len(todo))
-            for i, (scores, secs, status, error) in gen:
-                done[i] = dict(scores=scores, fit_seconds=secs, status=status, error=error)
-                if tasks[i][1] is not None: write_json_atomic(tasks[i][1], done[i])
-    rows = [dict(**meta, metric=m, value=done[i]['scores'][m], fit_seconds=done[i]['fit_seconds'],
+            for i, result in gen:
+                done[i] = result
+                if tasks[i].cache_path is not None: write_json_atomic(tasks[i].cache_path, result)
+    rows = [dict(**task.meta, metric=m, value=done[i]['scores'][m], fit_seconds=done[i]['fit_seconds'],
                  status=done[i]['status'], error=done[i]['error'])
-            for i, (meta, _, _) in enumerate(tasks) for m in metrics]
+            for i, task in enumerate(tasks) for m in metrics]
     return pd.DataFrame(rows, columns=['dataset', 'sampler', 'model', 'repeat', 'fold', 'metric', 'value',
                                        'fit_seconds', 'status', 'error'])
 

@@ -13,8 +13,8 @@ from imblearn.over_sampling import SMOTE, SMOTENC, SMOTEN
 from imblearn.combine import SMOTEENN, SMOTETomek
 from fastcore.basics import patch
 from fastcore.meta import delegates
-with warnings.catch_warnings():   # fastai's import trips torch's harmless torch.jit deprecation warning
-    warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated')
+from .core import quiet_fastai
+with quiet_fastai():   # fastai's import trips torch's harmless torch.jit deprecation warning
     from fastai.torch_core import default_device
     from fastai.data.core import DataLoaders
     from fastai.data.block import DataBlock, CategoryBlock
@@ -189,8 +189,8 @@ class ResampledTabDL(TabDataLoader):
 @patch
 def resampled_dataloaders(self:TabularPandas,
                           sampler, # an imbalanced-learn sampler for the training set
-                          bs:int=64, # batch size
-                          val_bs:int|None=None, # validation batch size; default `bs`
+                          batch_size:int=64, # batch size
+                          valid_batch_size:int|None=None, # validation batch size; default `batch_size`
                           seed:int|None=None, # base seed of the per-epoch re-sampling and the shuffle
                           every_epoch:bool|None=None, # re-sample every epoch; None: only when the sampler is random
                           shuffle:bool=True, # shuffle the training rows
@@ -203,9 +203,9 @@ def resampled_dataloaders(self:TabularPandas,
     if len(self.valid) == 0: raise ValueError("the validation split is empty: pass `splits` with a non-empty validation set "
                                               "(it is never re-sampled, and it is what the model is judged on)")
     if device is None: device = default_device()
-    trn = ResampledTabDL(self.train, bs=bs, sampler=sampler, seed=seed, every_epoch=every_epoch, shuffle=shuffle,
+    trn = ResampledTabDL(self.train, bs=batch_size, sampler=sampler, seed=seed, every_epoch=every_epoch, shuffle=shuffle,
                          drop_last=drop_last, device=device, **kwargs)
-    val = TabDataLoader(self.valid, bs=val_bs or bs, shuffle=False, drop_last=False, device=device, **kwargs)
+    val = TabDataLoader(self.valid, bs=valid_batch_size or batch_size, shuffle=False, drop_last=False, device=device, **kwargs)
     return TabularDataLoaders(trn, val, device=device)
 
 # %% ../nbs/02a_sampling_fastai.ipynb #93ec0ba8
@@ -225,7 +225,7 @@ def resampled_tabular_dls(df:pd.DataFrame, # the data, training and validation r
         raise ValueError("the validation split is empty: pass `splits=(train_idx, valid_idx)` with a non-empty valid_idx")
     to = TabularPandas(df, procs=list(procs), cat_names=list(cat_names), cont_names=list(cont_names), y_names=y_names,
                        y_block=CategoryBlock(), splits=[list(s) for s in splits])
-    return to.resampled_dataloaders(sampler, bs=batch_size, **kwargs)
+    return to.resampled_dataloaders(sampler, batch_size=batch_size, **kwargs)
 
 # %% ../nbs/02a_sampling_fastai.ipynb #4b5f03cd
 def balanced_weights(y, # class labels of the training samples

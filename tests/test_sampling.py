@@ -210,3 +210,32 @@ def test_dask_backend_gives_the_same_numbers():
         with joblib.parallel_backend('dask'):
             remote = compare(n_jobs=-1, **args)
     pd.testing.assert_frame_equal(local.drop(columns='fit_seconds'), remote.drop(columns='fit_seconds'))
+
+
+def _figure_sizes():
+    "Each plotting function of the sampling and credit chapters, with small inputs: name -> a function that draws a figure"
+    from sklearn.datasets import make_classification
+    from hierlearn.sampling import plot_resampling, plot_decision_regions, plot_cd, SAMPLERS, MODELS, ENSEMBLES
+    from hierlearn.imbalance import plot_class_counts
+    from hierlearn.experiments.credit import plot_precision_recall
+    X, y = make_classification(n_samples=200, n_features=2, n_informative=2, n_redundant=0, weights=[0.85], random_state=0)
+    scores = pd.DataFrame({'dataset': 'toy', 'model': np.repeat(['a', 'b'], 100), 'repeat': 0,
+                           'y': np.tile(y[:100] == 1, 2), 'score': np.random.default_rng(0).random(200)})
+    return {'plot_resampling': lambda: plot_resampling(X, y, {n: SAMPLERS[n](0) for n in ['none', 'SMOTE', 'random under', 'ENN', 'SMOTE+ENN']}),
+            'plot_decision_regions': lambda: plot_decision_regions({n: f(0) for n, f in {**MODELS, **ENSEMBLES}.items()}, X[:100], y[:100], X[100:], y[100:]),
+            'plot_cd': lambda: plot_cd(pd.DataFrame(np.random.default_rng(0).random((10, 14)))).figure,
+            'plot_class_counts': lambda: plot_class_counts(y).figure,
+            'plot_precision_recall': lambda: plot_precision_recall(scores).figure}
+
+
+@pytest.mark.parametrize('name', list(_figure_sizes()))
+def test_figures_fit_the_text_column(name):
+    "A book page's text column is 6.5 inches wide; no text on a figure is smaller than 9 points"
+    import matplotlib.pyplot as plt
+    fig = _figure_sizes()[name]()
+    try:
+        assert fig.get_figwidth() <= 6.5, f'{name}: {fig.get_figwidth()} inches wide'
+        fig.canvas.draw()
+        small = {t.get_text() for t in fig.findobj(plt.Text) if t.get_text() and t.get_visible() and t.get_fontsize() < 9}
+        assert not small, f'{name}: text under 9 pt: {sorted(small)[:5]}'
+    finally: plt.close(fig)

@@ -177,3 +177,12 @@ def test_combined_samplers_use_smotenc_inside(cls):
     pd.testing.assert_frame_equal(a.items, b.items)
     assert not a.items.equals(c.items)                       # the seed reaches the inner SMOTENC
     assert set(a.items['colour'].unique()) <= set(range(1, 4))
+
+
+def test_resampled_dataloaders_batch_sizes():
+    "`TabularPandas.resampled_dataloaders` names its batch sizes as the book does: `batch_size` and `valid_batch_size`"
+    df, splits = toy()
+    dls = tab(df, splits).resampled_dataloaders(RandomOverSampler(), batch_size=16, valid_batch_size=40, seed=0, device='cpu')
+    assert (dls.train.bs, dls.valid.bs) == (16, 40)
+    assert tab(df, splits).resampled_dataloaders(RandomOverSampler(), batch_size=16, device='cpu').valid.bs == 16   # default: batch_size
+    with pytest.raises(TypeError): tab(df, splits).resampled_dataloaders(RandomOverSampler(), bs=16)

@@ -8,6 +8,7 @@ Docs: https://hierlearn.github.io/hierlearn/experiments_credit.html.md"""
 from __future__ import annotations
 import time
 from pathlib import Path
+from typing import NamedTuple
 import numpy as np, pandas as pd
 import matplotlib.pyplot as plt
 from fastprogress.fastprogress import progress_bar
@@ -57,6 +58,20 @@ def _credit_fit(X, y, pos, train, test, model, inner_cv, seed):
     at_half = np.where(score >= 0.5, pos, tuned.classes_[tuned.classes_ != pos][0])
     return score, at_half, tuned.predict(X.iloc[test]), float(tuned.best_threshold_), secs
 
+# %% ../../nbs/01a_experiments_credit.ipynb #ddc57c1b
+class _CreditTask(NamedTuple):
+    "One model on one outer fold of one dataset"
+    dataset:str # the dataset's name
+    X:pd.DataFrame # its features
+    y:np.ndarray # its labels
+    pos:object # its minority class
+    model_name:str # the model's name in the results
+    model:object # a fresh clone of the model
+    repeat:int # repeat of the outer cross-validation
+    fold:int # fold within the repeat
+    train:np.ndarray # training rows
+    test:np.ndarray # test rows
+
 # %% ../../nbs/01a_experiments_credit.ipynb #400fb8cd
 def credit_experiment(datasets='credit-default', # a name for `load_dataset` or a `Dataset`, or a list of them
                       models:dict|None=None, # name -> scikit-learn classifier; default: `default_models`
@@ -70,7 +85,7 @@ def credit_experiment(datasets='credit-default', # a name for `load_dataset` or 
                       n_jobs:int=-1, # joblib workers fitting folds in parallel (-1: all cores); the numbers do not depend on it
                      ):
     "Deep model vs trees vs logistic regression: tidy scores per fold at the 0.5 and the tuned threshold"
-    tasks = []   # (dataset, X, y, minority class, model name, model, repeat, fold, train rows, test rows)
+    tasks = []
     for d in ([datasets] if isinstance(datasets, (str, Dataset)) else datasets):
         ds = load_dataset(d) if isinstance(d, str) else d
         X, y = ds.X, np.asarray(ds.y)
@@ -79,22 +94,22 @@ def credit_experiment(datasets='credit-default', # a name for `load_dataset` or 
         ds_models = models or default_models(ds.cat_names, ds.cont_names, seed, device, epochs)
         for i, (train, test) in enumerate(folds):
             for name, model in ds_models.items():
-                tasks.append((ds.name, X, y, pos, name, clone(model), i // n_splits, i % n_splits, train, test))
+                tasks.append(_CreditTask(ds.name, X, y, pos, name, clone(model), i // n_splits, i % n_splits, train, test))
     pb = progress_bar(range(len(tasks)))
-    pb.comment = f"{len(tasks)} fits: {' and '.join(dict.fromkeys(t[0] for t in tasks))}"
-    jobs = Parallel(n_jobs=n_jobs, return_as='generator')(delayed(_credit_fit)(X, y, pos, train, test, model, inner_cv, seed)
-                                                         for _, X, y, pos, _, model, _, _, train, test in tasks)
+    pb.comment = f"{len(tasks)} fits: {' and '.join(dict.fromkeys(t.dataset for t in tasks))}"
+    jobs = Parallel(n_jobs=n_jobs, return_as='generator')(delayed(_credit_fit)(t.X, t.y, t.pos, t.train, t.test, t.model, inner_cv, seed)
+                                                         for t in tasks)
     done = []
     with quiet_worker_restarts():
         for i, result in zip(pb, jobs):
             done.append(result)
-            pb.comment = f'done {tasks[i][0]}: {tasks[i][4]}'   # the counter shows how far; a short line fits an 80-column terminal
+            pb.comment = f'done {tasks[i].dataset}: {tasks[i].model_name}'   # the counter shows how far; a short line fits an 80-column terminal
     rows, oof = [], []
-    for (dataset, X, y, pos, name, _, repeat, fold, _, test), (score, at_half, at_tuned, threshold, secs) in zip(tasks, done):
-        key = dict(dataset=dataset, model=name, repeat=repeat, fold=fold)
-        oof.append(pd.DataFrame(dict(**key, row=test, y=y[test] == pos, score=score)))
+    for t, (score, at_half, at_tuned, threshold, secs) in zip(tasks, done):
+        key, y_test = dict(dataset=t.dataset, model=t.model_name, repeat=t.repeat, fold=t.fold), t.y[t.test]
+        oof.append(pd.DataFrame(dict(**key, row=t.test, y=y_test == t.pos, score=score)))
         for thr_name, pred, thr in [('0.5', at_half, 0.5), ('tuned', at_tuned, threshold)]:
-            scores = evaluate(y[test], pred, score, pos_label=pos) | {'predicted_positive_share': float(np.mean(pred == pos)),
+            scores = evaluate(y_test, pred, score, pos_label=t.pos) | {'predicted_positive_share': float(np.mean(pred == t.pos)),
                                                                        'threshold_value': thr, 'fit_seconds': secs}
             rows += [dict(**key, threshold=thr_name, metric=k, value=v) for k, v in scores.items()]
     return (pd.DataFrame(rows), pd.concat(oof, ignore_index=True)) if return_scores else pd.DataFrame(rows)
@@ -164,7 +179,7 @@ def plot_precision_recall(scores:pd.DataFrame, # test-fold scores from `credit_e
                           ax=None, # matplotlib axes; a new figure when None
                          ):
     "Precision–recall curves of each model from pooled test-fold scores, with the 0.5 threshold marked"
-    if ax is None: _, ax = plt.subplots(figsize=(5.5, 4.2))
+    if ax is None: _, ax = plt.subplots(figsize=(6.5, 4.2), layout='constrained')
     dataset = scores.dataset.iloc[0] if dataset is None else dataset
     scores = scores[(scores.repeat == repeat) & (scores.dataset == dataset)]
     for i, (name, s) in enumerate(scores.groupby('model', sort=False)):
@@ -174,7 +189,7 @@ def plot_precision_recall(scores:pd.DataFrame, # test-fold scores from `credit_e
         ax.plot(rec[j], prec[j], 'o', color=f'C{i}')
     ax.axhline(s.y.mean(), color='grey', ls=':', label='no skill')
     ax.set(xlabel='recall of the minority class', ylabel='precision', title=f'{dataset}: dots mark the 0.5 threshold')
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=9)
     return ax
 
 # %% ../../nbs/01a_experiments_credit.ipynb #f7008f87
