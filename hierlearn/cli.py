@@ -1,4 +1,4 @@
-"""The book's experiments as one command line: `hierlearn run`, the registry of experiments, and the results they wrote.
+"""The book's experiments as one command line, `hierlearn run`, and the book's questions answered from the tables those runs wrote.
 
 Docs: https://hierlearn.github.io/hierlearn/cli.html.md"""
 
@@ -10,13 +10,14 @@ import argparse, importlib, os, shutil, sys, tempfile, textwrap
 from functools import partial
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, NamedTuple
 from . import __version__
 from .core import check_choice, UnknownNameError
 from .data import CIFAR_ENV, TINYIMAGENET_ENV, dataset_table, list_datasets, load_dataset
 
 # %% auto #0
-__all__ = ['LONGTAIL_METHOD_NAMES', 'EXPERIMENTS', 'DEFAULT_EXPERIMENT', 'Experiment', 'Option', 'get_experiment', 'main']
+__all__ = ['LONGTAIL_METHOD_NAMES', 'EXPERIMENTS', 'DEFAULT_EXPERIMENT', 'Experiment', 'Option', 'get_experiment', 'OptionOwners',
+           'main']
 
 # %% ../nbs/08_cli.ipynb #8ba7d7d0
 @dataclass
@@ -107,11 +108,16 @@ def _folder(text:str # what the user typed after --out
     if not text.strip(): raise argparse.ArgumentTypeError("must name a folder, got an empty path")
     return Path(text).expanduser()
 
+class OptionOwners(NamedTuple):
+    "An experiment's option and the experiments that take it"
+    option:Option # the option
+    experiments:list # the names of the experiments that take it
+
 def _option_owners() -> dict:
-    "Each experiment option's flag -> the `Option` and the names of the experiments that take it"
+    "Each experiment option's flag -> its `OptionOwners`"
     owners = {}
     for e in EXPERIMENTS.values():
-        for o in e.options: owners.setdefault(o.flag, (o, []))[1].append(e.name)
+        for o in e.options: owners.setdefault(o.flag, OptionOwners(o, [])).experiments.append(e.name)
     return owners
 
 def _runs(names:list # experiments' names
@@ -133,9 +139,10 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument('--seed', type=_seed, default=0, help='random seed (default: 0)')
     r.add_argument('--device', choices=['cpu', 'cuda'], default=None, help='torch device (default: CUDA when available)')
     groups = {}
-    for option, names in _option_owners().values():
-        if tuple(names) not in groups: groups[tuple(names)] = r.add_argument_group(f"options of {_runs(names)} only")
-        groups[tuple(names)].add_argument(option.flag, **option.kwargs)
+    for owners in _option_owners().values():
+        names = tuple(owners.experiments)
+        if names not in groups: groups[names] = r.add_argument_group(f"options of {_runs(names)} only")
+        groups[names].add_argument(owners.option.flag, **owners.option.kwargs)
     d = sub.add_parser('datasets', help='list the bundled datasets with sizes and imbalance ratios, or describe one', formatter_class=narrow)
     d.add_argument('name', nargs='?', help="a dataset's name: print its source, licence and class counts")
     return p
@@ -194,15 +201,17 @@ def _describe_dataset(name:str # a name from `list_datasets()`
 # %% ../nbs/08_cli.ipynb #cc30e38f
 def _experiment_options(args, exp:Experiment) -> dict:
     "The options given for `exp`, by parameter name; a one-line `SystemExit` for an option of other experiments"
-    for option, names in _option_owners().values():
-        if exp.name not in names and getattr(args, option.kwargs['dest']) is not None:
-            raise _error(f"{option.flag} is an option of {_runs(names)}, not of `{exp.name}`")
+    for owners in _option_owners().values():
+        if exp.name not in owners.experiments and getattr(args, owners.option.kwargs['dest']) is not None:
+            raise _error(f"{owners.option.flag} is an option of {_runs(owners.experiments)}, not of `{exp.name}`")
     return {o.kwargs['dest']: getattr(args, o.kwargs['dest']) for o in exp.options if getattr(args, o.kwargs['dest']) is not None}
 
 def _run(args):
     "`hierlearn run`: every check on the arguments first, then the output folder, then the experiment"
     if args.list:
-        for e in EXPERIMENTS.values(): print(textwrap.fill(f'{e.description} (chapter {e.chapter})', 80, initial_indent=f'{e.name:11} ', subsequent_indent=' ' * 12))
+        width = max(map(len, EXPERIMENTS))
+        for e in EXPERIMENTS.values():
+            print(textwrap.fill(f'{e.description} (chapter {e.chapter})', 80, initial_indent=f'{e.name:{width}} ', subsequent_indent=' ' * (width + 1)))
         return
     try: exp = get_experiment(args.experiment)
     except UnknownNameError as e: raise _error(e) from None

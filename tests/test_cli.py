@@ -27,6 +27,15 @@ def test_run_list_names_the_experiments():
     assert "credit" in r.stdout
 
 
+def test_run_list_lines_up_every_description():
+    "The descriptions start in one column and their continuation lines under them, however long an experiment's name"
+    r = hierlearn_cli("run", "--list")
+    assert r.returncode == 0, r.stderr
+    width = max(map(len, hierlearn.cli.EXPERIMENTS)) + 1
+    for line in lines(r.stdout):
+        assert line[width - 1] == " " and line[width] != " ", line
+
+
 def test_version():
     r = hierlearn_cli("--version")
     assert r.returncode == 0, r.stderr

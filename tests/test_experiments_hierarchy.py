@@ -14,19 +14,20 @@ def test_settings_have_unique_names_and_distinct_fits():
 
 @pytest.mark.parametrize('name', REAL_DATASETS + list(DIGITS_TAXONOMIES))
 def test_every_grid_dataset_has_its_labels_as_leaves_and_disjoint_splits(name):
-    X, y, h, splits = grid_task(name, n_repeats=2)
-    h.check_labels(y)
-    assert len(X) == len(y)
-    for repeat, fold, train, test in splits:
-        assert len(np.intersect1d(train, test)) == 0 and set(np.unique(y[train])) == set(np.unique(y))
+    task = grid_task(name, n_repeats=2)
+    task.hierarchy.check_labels(task.y)
+    assert len(task.X) == len(task.y)
+    for split in task.splits:
+        assert len(np.intersect1d(split.train, split.test)) == 0 and set(np.unique(task.y[split.train])) == set(np.unique(task.y))
 
 
 def test_digits_training_half_is_long_tailed_with_the_asked_ratio():
-    _, y, _, splits = grid_task('digits-LT (parity)', n_repeats=3, imbalance_ratio=20)
-    for _, _, train, _ in splits:
-        counts = pd.Series(y[train]).value_counts()
+    task = grid_task('digits-LT (parity)', n_repeats=3, imbalance_ratio=20)
+    for split in task.splits:
+        counts = pd.Series(task.y[split.train]).value_counts()
         assert 15 <= counts.max() / counts.min() <= 30 and counts.is_monotonic_decreasing
-    assert not np.array_equal(splits[0][2], splits[1][2])          # each repeat is a fresh random split
+    assert [s.repeat for s in task.splits] == [0, 1, 2]
+    assert not np.array_equal(task.splits[0].train, task.splits[1].train)          # each repeat is a fresh random split
 
 
 def test_smote_is_skipped_when_nothing_can_be_interpolated():
@@ -37,24 +38,24 @@ def test_smote_is_skipped_when_nothing_can_be_interpolated():
 
 def test_hiclass_prediction_comes_first_in_its_probabilities():
     X, y, h, splits = grid_task('glass', n_splits=3, n_repeats=1)
-    _, _, train, test = splits[0]
+    train, test = splits[0].train, splits[0].test
     for kind in ('hiclass-node', 'hiclass-parent'):
-        probs, classes = fit_predict(Setting('h', kind=kind), X.iloc[train], y[train], X.iloc[test], h)
-        np.testing.assert_allclose(probs.sum(1), 1, atol=1e-9)
-        assert probs.max(1).min() >= 0.5 and set(classes) <= set(h.leaves)
+        fit = fit_predict(Setting('h', kind=kind), X.iloc[train], y[train], X.iloc[test], h)
+        np.testing.assert_allclose(fit.probs.sum(1), 1, atol=1e-9)
+        assert fit.probs.max(1).min() >= 0.5 and set(fit.classes) <= set(h.leaves)
 
 
 def test_missing_hiclass_is_a_clear_error(monkeypatch):
     monkeypatch.setitem(sys.modules, 'hiclass', None)
     X, y, h, splits = grid_task('ecoli', n_splits=3, n_repeats=1)
-    _, _, train, test = splits[0]
+    train, test = splits[0].train, splits[0].test
     with pytest.raises(ImportError, match='pip install hiclass'):
         fit_predict(Setting('h', kind='hiclass-node'), X.iloc[train], y[train], X.iloc[test], h)
 
 
 def test_unknown_kind_and_duplicate_names_are_refused():
     X, y, h, splits = grid_task('ecoli', n_splits=3, n_repeats=1)
-    _, _, train, test = splits[0]
+    train, test = splits[0].train, splits[0].test
     with pytest.raises(ValueError, match='unknown kind'): fit_predict(Setting('x', kind='svm'), X.iloc[train], y[train], X.iloc[test], h)
     with pytest.raises(ValueError, match='unique'): hierarchy_grid(['ecoli'], [Setting('a', kind='logreg'), Setting('a', kind='logreg')])
 
@@ -102,7 +103,7 @@ import json, warnings
 warnings.filterwarnings('ignore')
 from hierlearn.experiments.hierarchy import grid_task, fit_predict, Setting
 X, y, h, splits = grid_task('glass', n_splits=3, n_repeats=1)
-_, _, train, test = splits[0]
+train, test = splits[0].train, splits[0].test
 out = {}
 for kind in ('hiclass-parent', 'hiclass-node'):
     probs, classes = fit_predict(Setting('h', kind=kind), X.iloc[train], y[train], X.iloc[test], h)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib, json, re, time, warnings
 from dataclasses import dataclass, asdict
 from pathlib import Path
+from typing import NamedTuple
 import numpy as np, pandas as pd
 import matplotlib.pyplot as plt
 from fastprogress.fastprogress import progress_bar
@@ -26,9 +27,9 @@ from ..ingrain import hier_learner, hier_evaluate, crm_decode
 
 # %% auto #0
 __all__ = ['REAL_DATASETS', 'DIGITS_TAXONOMIES', 'SETTINGS', 'QUICK_SETTINGS', 'MAIN_METRICS', 'CIFAR_SETTINGS',
-           'digits_hierarchy', 'digits_parity_hierarchy', 'grid_task', 'Setting', 'fit_predict', 'score_predictions',
-           'hierarchy_grid', 'compare_to_ce', 'plot_tradeoff', 'rare_class_recall', 'cifar100_folder',
-           'cifar100_experiment', 'run_hierarchy']
+           'digits_hierarchy', 'digits_parity_hierarchy', 'GridSplit', 'GridTask', 'grid_task', 'Setting', 'LeafProbs',
+           'fit_predict', 'score_predictions', 'hierarchy_grid', 'compare_to_ce', 'plot_tradeoff', 'rare_class_recall',
+           'cifar100_folder', 'cifar100_experiment', 'run_hierarchy']
 
 # %% ../../nbs/07a_experiments_hierarchy.ipynb #cdde24de
 def digits_hierarchy() -> Hierarchy:
@@ -45,21 +46,36 @@ REAL_DATASETS = ['ecoli', 'yeast', 'glass', 'vehicle']
 
 DIGITS_TAXONOMIES = {'digits-LT (loops)': digits_hierarchy, 'digits-LT (parity)': digits_parity_hierarchy}
 
+class GridSplit(NamedTuple):
+    "One train/test split of a grid dataset, as row positions"
+    repeat:int # the repeat of the CV (digits-LT: the random split)
+    fold:int # the fold within the repeat (digits-LT: always 0)
+    train:np.ndarray # training rows
+    test:np.ndarray # test rows
+
+class GridTask(NamedTuple):
+    "One dataset of the grid: what `grid_task` returns"
+    X:pd.DataFrame # the features
+    y:np.ndarray # the labels, as strings (the hierarchy's leaves)
+    hierarchy:Hierarchy # the label hierarchy
+    splits:list # the `GridSplit`s
+
 def grid_task(name:str, # a name from `REAL_DATASETS` (any `load_dataset` name with a hierarchy) or `DIGITS_TAXONOMIES`
               n_splits:int=5, # folds of the repeated stratified CV (real sets)
               n_repeats:int=2, # repeats of the CV; for digits-LT: the number of random splits
               imbalance_ratio:float=20, # ρ of the long-tailed digits training set
               seed:int=0, # seed of the folds
-             )->tuple:
-    "Features, string labels, hierarchy and (repeat, fold, train, test) splits of one dataset of the grid"
+             )->GridTask:
+    "Features, string labels, hierarchy and train/test splits of one dataset of the grid"
     if name in DIGITS_TAXONOMIES:
         ds, h = load_dataset('digits'), DIGITS_TAXONOMIES[name]()
         X, y = ds.X.astype(float), ds.y.astype(str).to_numpy(dtype=object)
         splits = []
         for r in range(n_repeats):
             train, test = train_test_split(np.arange(len(y)), test_size=0.5, stratify=y, random_state=seed + r)
-            splits.append((r, 0, np.sort(train[make_long_tail(y[train], imbalance_ratio, random_state=seed + r)]), np.sort(test)))
-        return X, y, h, splits
+            long_tail = train[make_long_tail(y[train], imbalance_ratio, random_state=seed + r)]
+            splits.append(GridSplit(r, 0, np.sort(long_tail), np.sort(test)))
+        return GridTask(X, y, h, splits)
     ds = load_dataset(name)
     if ds.hierarchy is None: raise ValueError(f"dataset {name!r} has no label hierarchy; choose one of {REAL_DATASETS} or register one")
     if ds.cat_names: raise ValueError(f"dataset {name!r} has categorical columns {ds.cat_names}; the grid's samplers need numbers")
@@ -67,7 +83,8 @@ def grid_task(name:str, # a name from `REAL_DATASETS` (any `load_dataset` name w
     cv = RepeatedStratifiedKFold(n_splits=n_splits, n_repeats=n_repeats, random_state=seed)
     with warnings.catch_warnings():   # classes smaller than n_splits (ecoli's imL, imS) are expected: they miss some test folds
         warnings.filterwarnings('ignore', message='The least populated class')
-        return X, y, ds.hierarchy, [(i // n_splits, i % n_splits, tr, te) for i, (tr, te) in enumerate(cv.split(X, y))]
+        splits = [GridSplit(i // n_splits, i % n_splits, train, test) for i, (train, test) in enumerate(cv.split(X, y))]
+    return GridTask(X, y, ds.hierarchy, splits)
 
 # %% ../../nbs/07a_experiments_hierarchy.ipynb #c70a372c
 @dataclass(frozen=True)
@@ -122,17 +139,22 @@ def _sampler(s:Setting, y, h:Hierarchy, seed:int):
     return SMOTE(sampling_strategy=strategy, k_neighbors=int(min(5, usable.min() - 1)), random_state=seed) if strategy else None
 
 # %% ../../nbs/07a_experiments_hierarchy.ipynb #016af7a9
-def _fastai_probs(s:Setting, X_tr:pd.DataFrame, y_tr, X_te:pd.DataFrame, h:Hierarchy, seed:int, epochs:int, device):
-    "Leaf probabilities of a `hier_learner` tabular MLP (64-64, one-cycle) and its classes"
+class LeafProbs(NamedTuple):
+    "A model's probabilities over the hierarchy's leaves for the test rows"
+    probs:np.ndarray # (test rows, classes), rows summing to 1
+    classes:list # the class of each column
+
+def _fastai_probs(s:Setting, X_train:pd.DataFrame, y_train, X_test:pd.DataFrame, h:Hierarchy, seed:int, epochs:int, device):
+    "Leaf probabilities of a `hier_learner` tabular MLP (64-64, one-cycle)"
     from fastai.tabular.all import TabularPandas, Normalize, CategoryBlock
-    df = X_tr.assign(_target=y_tr)
-    to = TabularPandas(df, procs=[Normalize], cont_names=list(X_tr.columns), y_names='_target', y_block=CategoryBlock(),
+    df = X_train.assign(_target=y_train)
+    to = TabularPandas(df, procs=[Normalize], cont_names=list(X_train.columns), y_names='_target', y_block=CategoryBlock(),
                        splits=(list(range(len(df))), []))
     dls = to.dataloaders(bs=int(np.clip(len(df) // 10, 32, 512)), num_workers=0, device=device)
     learn = hier_learner(dls, None, h, s.method, loss_kwargs=dict(s.params), seed=seed, layers=[64, 64])
     with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(epochs, 1e-2)
-    with learn.no_bar(): probs, _ = learn.get_preds(dl=dls.test_dl(X_te))
-    return probs.numpy().astype(float), list(dls.vocab)
+    with learn.no_bar(): probs, _ = learn.get_preds(dl=dls.test_dl(X_test))
+    return LeafProbs(probs.numpy().astype(float), list(dls.vocab))
 
 # %% ../../nbs/07a_experiments_hierarchy.ipynb #0a1d7867
 def _hiclass():
@@ -164,76 +186,77 @@ def _per_parent_node_class(hiclass):
     return LocalClassifierPerParentNode
 
 # %% ../../nbs/07a_experiments_hierarchy.ipynb #2ea80a58
-def _sklearn_probs(s:Setting, X_tr, y_tr, X_te, h:Hierarchy, seed:int):
+def _sklearn_probs(s:Setting, X_train, y_train, X_test, h:Hierarchy, seed:int):
     "Leaf probabilities of flat logistic regression or of HiClass's local classifiers (logistic regression at each node)"
     lr = LogisticRegression(max_iter=3000, random_state=seed)
     if s.kind == 'logreg':
-        lr.fit(X_tr, y_tr)
-        return lr.predict_proba(X_te), list(lr.classes_)
+        lr.fit(X_train, y_train)
+        return LeafProbs(lr.predict_proba(X_test), list(lr.classes_))
     if s.kind not in ('hiclass-node', 'hiclass-parent'): raise ValueError(f"unknown kind {s.kind!r}")
     hiclass, padded = _hiclass(), h.pad()   # HiClass wants paths of one length
-    paths = np.array([padded.ancestors(c, include_self=True)[::-1][1:] for c in y_tr])
+    paths = np.array([padded.ancestors(c, include_self=True)[::-1][1:] for c in y_train])
     model = (hiclass.LocalClassifierPerNode if s.kind == 'hiclass-node' else _per_parent_node_class(hiclass))(local_classifier=lr, n_jobs=1)
-    model.fit(X_tr, paths)
-    probs, classes = np.asarray(model.predict_proba(X_te), dtype=float), [str(c) for c in model.classes_[-1]]
+    model.fit(X_train, paths)
+    probs, classes = np.asarray(model.predict_proba(X_test), dtype=float), [str(c) for c in model.classes_[-1]]
     # HiClass decides top-down, and the argmax of its leaf probabilities can differ from that decision: put the
     # decision first (half the mass) and let the probabilities rank the other leaves (for hd@k)
-    decided = np.asarray(classes)[None, :] == np.asarray(model.predict(X_te))[:, -1:].astype(str)
-    return (probs / probs.sum(1, keepdims=True) + decided) / 2, classes
+    decided = np.asarray(classes)[None, :] == np.asarray(model.predict(X_test))[:, -1:].astype(str)
+    return LeafProbs((probs / probs.sum(1, keepdims=True) + decided) / 2, classes)
 
 # %% ../../nbs/07a_experiments_hierarchy.ipynb #9b30fd1a
 def fit_predict(s:Setting, # the setting
-                X_tr:pd.DataFrame, y_tr, # training rows and labels (leaves of `hierarchy`)
-                X_te:pd.DataFrame, # test rows
+                X_train:pd.DataFrame, y_train, # training rows and labels (leaves of `hierarchy`)
+                X_test:pd.DataFrame, # test rows
                 hierarchy:Hierarchy, # the label hierarchy
                 seed:int=0, # seed of the sampler and the model
                 epochs:int=30, # epochs of the fastai MLP
                 device=None, # torch device of the fastai MLP; None: CUDA when available
-               )->tuple:
-    "Standardise on the training fold, re-sample it if the setting asks, fit, and return the test rows' leaf probabilities and their classes"
-    scaler = StandardScaler().fit(X_tr)
-    X_tr = pd.DataFrame(scaler.transform(X_tr), columns=X_tr.columns)
-    X_te = pd.DataFrame(scaler.transform(X_te), columns=X_te.columns)
-    sampler = _sampler(s, y_tr, hierarchy, seed)
-    if sampler is not None: X_tr, y_tr = sampler.fit_resample(X_tr, np.asarray(y_tr))
+               )->LeafProbs:
+    "Standardise on the training fold, re-sample it if the setting asks, fit, and return the test rows' leaf probabilities"
+    scaler = StandardScaler().fit(X_train)
+    X_train = pd.DataFrame(scaler.transform(X_train), columns=X_train.columns)
+    X_test = pd.DataFrame(scaler.transform(X_test), columns=X_test.columns)
+    sampler = _sampler(s, y_train, hierarchy, seed)
+    if sampler is not None: X_train, y_train = sampler.fit_resample(X_train, np.asarray(y_train))
     if s.kind == 'fastai':
-        with quiet_fastai(): return _fastai_probs(s, X_tr, np.asarray(y_tr), X_te, hierarchy, seed, epochs, device)
-    return _sklearn_probs(s, X_tr, np.asarray(y_tr), X_te, hierarchy, seed)
+        with quiet_fastai(): return _fastai_probs(s, X_train, np.asarray(y_train), X_test, hierarchy, seed, epochs, device)
+    return _sklearn_probs(s, X_train, np.asarray(y_train), X_test, hierarchy, seed)
 
 # %% ../../nbs/07a_experiments_hierarchy.ipynb #fdfc97ac
-def score_predictions(y_te, # true test labels
+def score_predictions(y_test, # true test labels
                       probs:np.ndarray, classes:list, # leaf probabilities and the class of each column
                       hierarchy:Hierarchy, # the label hierarchy
                       class_counts:pd.Series, # training rows per class (before any re-sampling): defines the rare classes
                       decode:str='argmax', # 'argmax' or 'crm'
                      )->dict:
     "`hier_evaluate`'s metrics plus the recall of every class, as `recall|<class>`"
-    out = hier_evaluate(y_te, probs, hierarchy, class_counts=class_counts, classes=classes, decode=decode)
+    out = hier_evaluate(y_test, probs, hierarchy, class_counts=class_counts, classes=classes, decode=decode)
     cls = np.asarray(classes, dtype=object)
     pred = cls[crm_decode(probs, hierarchy, classes)] if decode == 'crm' else cls[probs.argmax(1)]
-    y_te = np.asarray(y_te, dtype=object)
-    return out | {f'recall|{c}': float((pred[y_te == c] == c).mean()) for c in pd.unique(y_te)}
+    y_test = np.asarray(y_test, dtype=object)
+    return out | {f'recall|{c}': float((pred[y_test == c] == c).mean()) for c in pd.unique(y_test)}
 
 # %% ../../nbs/07a_experiments_hierarchy.ipynb #9d44e6f6
 def _slug(text:str)->str: return re.sub(r'[^A-Za-z0-9]+', '-', text).strip('-')
 
-def _grid_task(dataset, X, y, h, split, s, seed, epochs, device, cache_dir):
-    "One setting on one fold: tidy rows of metrics, read from the cache when there"
-    repeat, fold, train, test = split
-    path = None if cache_dir is None else Path(cache_dir)/_slug(dataset)/f'{_slug(s.name)}-{s.key}-s{seed}-e{epochs}-r{repeat}-f{fold}.json'
+def _grid_task(dataset:str, task:GridTask, split:GridSplit, s:Setting, seed:int, epochs:int, device, cache_dir):
+    "One setting on one split of a dataset: tidy rows of metrics, read from the cache when there"
+    path = None if cache_dir is None else Path(cache_dir)/_slug(dataset)/f'{_slug(s.name)}-{s.key}-s{seed}-e{epochs}-r{split.repeat}-f{split.fold}.json'
     cached = read_json_cache(path)   # None when absent, or unreadable (a warning names the file): then refit and rewrite it
     if cached is not None: return cached
     import torch
     torch.set_num_threads(1)
+    X, y = task.X, task.y
     start = time.perf_counter()
-    probs, classes = fit_predict(s, X.iloc[train], y[train], X.iloc[test], h, seed=seed + repeat, epochs=epochs, device=device)
+    fit = fit_predict(s, X.iloc[split.train], y[split.train], X.iloc[split.test], task.hierarchy, seed=seed + split.repeat,
+                      epochs=epochs, device=device)
     secs = time.perf_counter() - start
-    counts = pd.Series(y[train]).value_counts()
+    counts = pd.Series(y[split.train]).value_counts()
     rows = []
     for name, decode in [(s.name, 'argmax')] + ([(s.name + ' + CRM', 'crm')] if s.crm else []):
-        scores = score_predictions(y[test], probs, classes, h, counts, decode)
-        rows += [dict(dataset=dataset, setting=name, family=s.family, repeat=repeat, fold=fold, metric=k, value=v, fit_seconds=secs)
-                 for k, v in scores.items()]
+        scores = score_predictions(y[split.test], fit.probs, fit.classes, task.hierarchy, counts, decode)
+        rows += [dict(dataset=dataset, setting=name, family=s.family, repeat=split.repeat, fold=split.fold, metric=k, value=v,
+                      fit_seconds=secs) for k, v in scores.items()]
     if path is not None: write_json_atomic(path, rows)   # a unique temporary file, renamed into place: never half a file
     return rows
 
@@ -254,13 +277,12 @@ def hierarchy_grid(datasets=None, # names from `REAL_DATASETS` and `DIGITS_TAXON
     settings = SETTINGS if settings is None else settings
     names = [s.name for s in settings]
     if len(set(names)) != len(names): raise ValueError(f"setting names must be unique, got {names}")
-    tasks = []
+    jobs = []
     for name in datasets:
-        X, y, h, splits = grid_task(name, n_splits, digits_repeats if name in DIGITS_TAXONOMIES else n_repeats, seed=seed)
-        tasks += [(name, X, y, h, split, s) for split in splits for s in settings]
-    jobs = (delayed(_grid_task)(*t, seed, epochs, device, cache_dir) for t in tasks)
+        task = grid_task(name, n_splits, digits_repeats if name in DIGITS_TAXONOMIES else n_repeats, seed=seed)
+        jobs += [delayed(_grid_task)(name, task, split, s, seed, epochs, device, cache_dir) for split in task.splits for s in settings]
     rows = []
-    for r in progress_bar(Parallel(n_jobs=n_jobs, return_as='generator')(jobs), total=len(tasks)): rows += r
+    for r in progress_bar(Parallel(n_jobs=n_jobs, return_as='generator')(jobs), total=len(jobs)): rows += r
     return pd.DataFrame(rows)
 
 # %% ../../nbs/07a_experiments_hierarchy.ipynb #0a7b8640
@@ -292,38 +314,41 @@ def compare_to_ce(results:pd.DataFrame, # `hierarchy_grid`'s tidy output
     return pd.DataFrame(rows)
 
 # %% ../../nbs/07a_experiments_hierarchy.ipynb #8598c343
-_FAMILY_STYLE = {'flat': ('k', 'o'), 'loss': ('C0', 's'), 'head': ('C2', '^'), 'sampler': ('C3', 'D'), 'HiClass': ('C4', 'v')}
+_FAMILY_STYLE = {'flat': dict(color='k', marker='o'), 'loss': dict(color='C0', marker='s'), 'head': dict(color='C2', marker='^'),
+                 'sampler': dict(color='C3', marker='D'), 'HiClass': dict(color='C4', marker='v')}
+_FAMILY_LABEL = {'flat': 'CE', 'loss': 'losses', 'head': 'heads', 'sampler': 'samplers', 'HiClass': 'HiClass, flat LR'}
 
 def plot_tradeoff(results:pd.DataFrame, # `hierarchy_grid`'s tidy output
                   baseline:str='CE', # the setting the goal is measured against (drawn as a box)
-                  ncols:int=3, # panels per row
+                  ncols:int=2, # panels per row
                  ):
-    "Mistake severity against top-1 error, one point per setting and panel per dataset, labelling CE and the lowest of each axis (Bertinetto et al. 2020, fig. 1)"
+    "Mistake severity against top-1 error, one point per setting and panel per dataset, naming the lowest and the leftmost point (Bertinetto et al. 2020, fig. 1)"
     s = results[results.metric.isin(['top1_error', 'mistake_severity'])].groupby(['dataset', 'setting', 'family', 'metric']).value.mean().unstack('metric').reset_index()
     datasets = list(dict.fromkeys(results.dataset))
-    nrows = -(-len(datasets) // ncols)
-    fig, axs = plt.subplots(nrows, min(ncols, len(datasets)), figsize=(4.6 * min(ncols, len(datasets)), 3.9 * nrows), squeeze=False)
+    ncols = min(ncols, len(datasets)); nrows = -(-len(datasets) // ncols)
+    fig, axs = plt.subplots(nrows, ncols, figsize=(6.5 if ncols > 1 else 4.5, 2.9 * nrows + 1), squeeze=False, layout='constrained')
     for ax, dataset in zip(axs.flat, datasets):
         d = s[s.dataset == dataset]
-        named = {baseline, d.loc[d.mistake_severity.idxmin(), 'setting'], d.loc[d.top1_error.idxmin(), 'setting']}   # label only these
         for _, r in d.iterrows():
-            colour, marker = _FAMILY_STYLE.get(r.family, ('0.5', 'o'))
+            style = _FAMILY_STYLE.get(r.family, dict(color='0.5', marker='o'))
             crm = r.setting.endswith('+ CRM')
-            ax.scatter(100 * r.top1_error, r.mistake_severity, color=colour, marker=marker, s=36, facecolors='none' if crm else colour)
-            if r.setting in named: ax.annotate(r.setting, (100 * r.top1_error, r.mistake_severity), fontsize=7, xytext=(4, 3), textcoords='offset points')
+            ax.scatter(100 * r.top1_error, r.mistake_severity, s=36, facecolors='none' if crm else style['color'], **style)
         if baseline in set(d.setting):
             b = d[d.setting == baseline].iloc[0]
             x_goal, y_goal = 100 * b.top1_error + 0.5, 0.8 * b.mistake_severity
             ax.axvline(x_goal, color='0.6', lw=0.8, ls='--'); ax.axhline(y_goal, color='0.6', lw=0.8, ls='--')
             (x0, _), (y0, _) = ax.get_xlim(), ax.get_ylim()
             ax.fill_between([x0, x_goal], y0, y_goal, color='C2', alpha=0.08, lw=0)
+        # the names of the extreme points go in the panel's empty lower right, so that they never overlap the points
+        lowest, leftmost = d.loc[d.mistake_severity.idxmin(), 'setting'], d.loc[d.top1_error.idxmin(), 'setting']
+        names = f'lowest and leftmost:\n{lowest}' if lowest == leftmost else f'lowest:\n{lowest}\nleftmost:\n{leftmost}'
+        ax.text(0.97, 0.09, names, transform=ax.transAxes, ha='right', va='bottom', fontsize=9, linespacing=1.1)
         ax.set_title(dataset, fontsize=10); ax.set_xlabel('top-1 error (%)'); ax.set_ylabel('mistake severity')
     for ax in list(axs.flat)[len(datasets):]: ax.axis('off')
-    handles = [plt.Line2D([], [], color=c, marker=m, ls='', label=f) for f, (c, m) in _FAMILY_STYLE.items()]
+    handles = [plt.Line2D([], [], ls='', label=_FAMILY_LABEL[family], **style) for family, style in _FAMILY_STYLE.items()]
     fig.legend(handles=handles + [plt.Line2D([], [], color='k', marker='o', ls='', mfc='none', label='+ CRM decoding')],
-               loc='lower center', ncol=6, fontsize=8, frameon=False)
-    fig.suptitle('Better mistakes or fewer? The goal is the shaded corner: top-1 error ≤ CE + 0.5 points, severity ≤ 0.8 × CE', fontsize=9)
-    fig.tight_layout(rect=(0, 0.04, 1, 0.97))
+               loc='outside lower center', ncol=3, fontsize=9, frameon=False)
+    fig.suptitle('The goal is the shaded corner:\ntop-1 error ≤ CE + 0.5 points, severity ≤ 0.8 × CE', fontsize=10)
     return fig
 
 # %% ../../nbs/07a_experiments_hierarchy.ipynb #44928a49
@@ -335,8 +360,8 @@ def rare_class_recall(results:pd.DataFrame, # `hierarchy_grid`'s tidy output
     recall = results[results.metric.str.startswith('recall|')].assign(cls=lambda d: d.metric.str.split('|').str[1])
     rows = []
     for dataset, d in recall.groupby('dataset', sort=False):
-        _, y, _, splits = grid_task(dataset)
-        sizes = pd.Series(y[splits[0][2]]).value_counts()   # rows in the first training fold
+        task = grid_task(dataset)
+        sizes = pd.Series(task.y[task.splits[0].train]).value_counts()   # rows in the first training fold
         for c in sizes.index[::-1][:n_rarest]:
             v = d[d.cls == c].groupby('setting').value.mean()
             rows.append(dict(dataset=dataset, cls=c, n_train=int(sizes[c])) | {s: v.get(s, np.nan) for s in settings})
