@@ -7,9 +7,12 @@ chromium-driver`); without them the browser tests are skipped, unless `HIERLEARN
 (as in CI), where they fail. The book's structure comes from `_quarto.yml`, and the expected
 titles and plots from the notebooks in nbs/, not from the build script. Every page is visited
 and checked for sideways overflow, with a screenshot each in `$HIERLEARN_DOCS_SCREENSHOTS` (else
-a temporary folder).
+a temporary folder). The visit at the laptop width (1280 px) is made once and shared by the checks
+of what a reader sees on every page: no temporary or home folder in the text, no table cut off,
+figures drawn large enough to read. `test_figure_sizes_in_the_source` checks the source of the
+figures (the notebooks and the library) without a browser.
 """
-import functools, html, http.server, os, posixpath, re, shutil, subprocess, sys, tempfile, threading, warnings
+import ast, base64, functools, html, http.server, json, os, posixpath, re, shutil, struct, subprocess, sys, tempfile, threading, warnings
 from pathlib import Path
 
 import nbformat, pytest, yaml
@@ -331,32 +334,287 @@ def test_overflow_check_sees_a_wide_line(browser, site_url):
     assert any(b["tag"] == "pre" and b["text"].startswith("xxx") for b in r["bad"]), r
 
 
-@pytest.mark.parametrize("width", [1280, 768])
-def test_every_page_fits_the_window_and_loads_nothing_from_the_network(browser, site_url, screenshot_dir, width):
+LAPTOP, TABLET = 1280, 768
+MIN_PX_PER_INCH = 96   # so that 9-pt text (the smallest the book allows) is at least 12 CSS px: 9/72 in × 96 px/in
+FALLBACK_DPI = 100     # a PNG without a pHYs chunk: matplotlib's default figure.dpi, what the inline backend draws at
+TEMP_PATHS = r"(?<![\w.~-])/(?:tmp|root|home|private/var)/"   # a temporary or home folder, not a URL's /home/
+
+# What a reader sees on a page: the places where a temporary or home folder shows in the text, every table
+# (does it fit, scroll in its own box, or is it cut off?) and every image with its shown and natural width.
+_READER_JS = r"""
+const col = document.querySelector('article') || document.querySelector('main') || document.body;
+const box = col.getBoundingClientRect(), heads = [...col.querySelectorAll('h1, h2, h3')];
+const under = el => { let h = ''; for (const x of heads) { if (x.compareDocumentPosition(el) & 4) h = x; else break; }
+                      return h ? h.textContent.replace('¶', '').trim().slice(0, 50) : ''; };
+const shown = el => el.getClientRects().length > 0 && getComputedStyle(el).visibility !== 'hidden';
+const within = (r, b) => r.left >= b.left - 1 && r.right <= b.right + 1;
+const paths = [], re = new RegExp(arguments[0], 'g');
+const walk = document.createTreeWalker(col, NodeFilter.SHOW_TEXT);
+for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+  const t = n.nodeValue;
+  if (!t.includes('/') || !shown(n.parentElement)) continue;
+  for (const m of t.matchAll(re))
+    paths.push({under: under(n.parentElement), text: t.slice(Math.max(0, m.index - 30), m.index + 60).replace(/\s+/g, ' ').trim()});
+}
+const tables = [];
+for (const t of col.querySelectorAll('table')) {
+  const r = t.getBoundingClientRect();
+  if (r.width === 0 || r.height === 0) continue;
+  let how = null;
+  for (let p = t.parentElement; p && p !== col.parentElement && !how; p = p.parentElement) {
+    const ox = getComputedStyle(p).overflowX, pr = p.getBoundingClientRect();
+    if (/auto|scroll/.test(ox)) how = within(pr, box) ? 'scrolls' : 'sits in a scrolling box wider than the text column';
+    else if (/hidden|clip/.test(ox) && !within(r, pr)) how = 'cut off by a box that does not scroll';
+  }
+  how = how || (within(r, box) ? 'fits' : 'spills past the text column');
+  tables.push({how, width: Math.round(r.width), under: under(t), text: t.innerText.trim().replace(/\s+/g, ' ').slice(0, 40)});
+}
+const figures = [];
+for (const img of col.querySelectorAll('img')) {
+  const r = img.getBoundingClientRect(), src = img.currentSrc || img.src;
+  if (!img.naturalWidth || r.width === 0 || src.startsWith('data:image/svg')) continue;   // vector images scale with the page
+  figures.push({src: src.startsWith('data:') ? src.slice(0, 6000) : src, shown: r.width, natural: img.naturalWidth,
+                under: under(img), output: !!img.closest('.jp-OutputArea, .cell-output, .cell-output-display')});
+}
+return {paths, tables, figures, colWidth: Math.round(box.width)};
+"""
+
+
+def _visit(browser, site_url, page, screenshot_dir, width, reader=False):
+    "Open `page` at `width`, wait for its images, save a screenshot; what the checks need from it"
+    from selenium.webdriver.support.ui import WebDriverWait
+    browser.get(site_url + page)
+    WebDriverWait(browser, 30).until(lambda d: d.execute_script(
+        "return document.readyState === 'complete' && Array.from(document.images).every(i => i.complete)"))
+    browser.save_screenshot(str(screenshot_dir / f"{Path(page).stem}-{width}.png"))
+    r = {"overflow": _overflow(browser),
+         "broken": browser.execute_script(
+             "return Array.from(document.images).filter(i => i.complete && i.naturalWidth === 0).map(i => i.src.slice(0, 60))"),
+         "remote": browser.execute_script("""return performance.getEntriesByType('resource').map(e => e.name)
+             .filter(u => !u.startsWith(location.origin) && !u.startsWith('data:') && !u.startsWith('blob:'))""")}
+    if reader: r |= browser.execute_script(_READER_JS, TEMP_PATHS)
+    return r
+
+
+@pytest.fixture(scope="module")
+def visits(browser, site_url, screenshot_dir):
+    "visits(width) -> {page: what `_visit` found}: every page of the book visited once per width (the reader's checks at 1280 px)"
+    seen = {}
+    def at(width):
+        if width not in seen:
+            browser.set_window_size(width, 1000)
+            try: seen[width] = {page_of(nb): _visit(browser, site_url, page_of(nb), screenshot_dir, width, reader=width == LAPTOP)
+                                for _, nb in book()}
+            finally: browser.set_window_size(LAPTOP, 1000)
+        return seen[width]
+    return at
+
+
+@pytest.mark.parametrize("width", [LAPTOP, TABLET])
+def test_every_page_fits_the_window_and_loads_nothing_from_the_network(visits, screenshot_dir, width):
     """Every page of the book at a laptop's and a tablet's width: a screenshot each (in `screenshot_dir`),
     nothing wider than the window or than the text column unless it scrolls in its own box, no image
     broken, and nothing fetched from anywhere but the local server"""
-    from selenium.webdriver.support.ui import WebDriverWait
-    browser.set_window_size(width, 1000)
     problems = []
-    try:
-        for _, nb in book():
-            page = page_of(nb)
-            browser.get(site_url + page)
-            WebDriverWait(browser, 30).until(lambda d: d.execute_script(
-                "return document.readyState === 'complete' && Array.from(document.images).every(i => i.complete)"))
-            browser.save_screenshot(str(screenshot_dir / f"{Path(page).stem}-{width}.png"))
-            r = _overflow(browser)
-            if r["scrollWidth"] > r["innerWidth"]:
-                problems.append(f"{page}: page {r['scrollWidth']} px wide in a {r['innerWidth']} px window")
-            for b in r["bad"][:5]:
-                problems.append(f"{page}: <{b['tag']} class={b['cls']!r}> {b['width']} px, {b['overshoot']} px past the "
-                                f"{r['colWidth']} px text column, under {b['under']!r}: {b['text']!r}")
-            broken = browser.execute_script(
-                "return Array.from(document.images).filter(i => i.complete && i.naturalWidth === 0).map(i => i.src.slice(0, 60))")
-            if broken: problems.append(f"{page}: broken images {broken}")
-            remote = browser.execute_script("""return performance.getEntriesByType('resource').map(e => e.name)
-                .filter(u => !u.startsWith(location.origin) && !u.startsWith('data:') && !u.startsWith('blob:'))""")
-            if remote: problems.append(f"{page}: fetched from the network: {remote[:3]}")
-    finally: browser.set_window_size(1280, 1000)
+    for page, v in visits(width).items():
+        r = v["overflow"]
+        if r["scrollWidth"] > r["innerWidth"]:
+            problems.append(f"{page}: page {r['scrollWidth']} px wide in a {r['innerWidth']} px window")
+        for b in r["bad"][:5]:
+            problems.append(f"{page}: <{b['tag']} class={b['cls']!r}> {b['width']} px, {b['overshoot']} px past the "
+                            f"{r['colWidth']} px text column, under {b['under']!r}: {b['text']!r}")
+        if v["broken"]: problems.append(f"{page}: broken images {v['broken']}")
+        if v["remote"]: problems.append(f"{page}: fetched from the network: {v['remote'][:3]}")
     assert not problems, f"(screenshots in {screenshot_dir})\n" + "\n".join(problems)
+
+
+def test_no_temporary_or_home_folder_on_a_page(visits):
+    "No page shows where a notebook happened to run: /tmp/..., /root/..., /home/..., /private/var/... (write to relative folders)"
+    problems = [f"{page} under {p['under']!r}: {p['text']!r}" for page, v in visits(LAPTOP).items() for p in v["paths"]]
+    assert not problems, f"{len(problems)} temporary or home folder(s) shown:\n" + "\n".join(problems)
+
+
+def test_no_table_is_cut_off(visits):
+    "Every table fits the text column or scrolls sideways in a box of its own that does; none is clipped or spills over"
+    problems = [f"{page}: table under {t['under']!r}, {t['width']} px wide in a {v['colWidth']} px column, {t['how']}: {t['text']!r}"
+                for page, v in visits(LAPTOP).items() for t in v["tables"] if t["how"] not in ("fits", "scrolls")]
+    assert not problems, f"{len(problems)} table(s) cut off:\n" + "\n".join(problems)
+
+
+def png_dpi(data: bytes) -> float | None:
+    "Pixels per inch in a PNG's pHYs chunk (matplotlib writes the figure's dpi there); None when it has none"
+    if not data.startswith(b"\x89PNG\r\n\x1a\n"): return None
+    pos = 8
+    while pos + 8 <= len(data):
+        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        if kind == b"pHYs" and pos + 17 <= len(data):
+            per_unit, _, unit = struct.unpack(">IIB", data[pos + 8:pos + 17])
+            return round(per_unit * 0.0254, 1) if unit == 1 else None   # unit 1: per metre; 0 gives an aspect ratio only
+        if kind == b"IDAT": return None   # pHYs comes before the pixels
+        pos += 12 + length
+    return None
+
+
+def _image_head(src: str, docs_dir: Path, site_url: str) -> bytes:
+    "The first bytes of an image: decoded from a data: URL, else read from the built site"
+    if src.startswith("data:"):
+        b64 = src.partition(",")[2]
+        return base64.b64decode(b64[:len(b64) // 4 * 4])
+    path = _site_path(src, site_url)
+    return (docs_dir / path).read_bytes()[:4096] if path and (docs_dir / path).is_file() else b""
+
+
+def test_png_dpi_reads_what_matplotlib_writes(tmp_path):
+    import matplotlib; matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig = plt.figure(figsize=(2, 1))
+    for dpi in (100, 150):
+        fig.savefig(tmp_path / f"{dpi}.png", dpi=dpi)
+        assert png_dpi((tmp_path / f"{dpi}.png").read_bytes()) == dpi
+    plt.close(fig)
+    assert png_dpi(b"GIF89a") is None
+
+
+def test_figure_text_is_large_enough(visits, docs_dir, site_url):
+    """Every figure on a page is shown at >= 96 CSS px per figure inch, so that 9-pt text is >= 12 px: shown width ×
+    the PNG's dpi (its pHYs chunk; 100, matplotlib's default, when it has none) / its width in pixels. A figure
+    wider than about 6.5 inches is shrunk to the text column (about 650 px at 1280 px) and fails."""
+    problems = []
+    for page, v in visits(LAPTOP).items():
+        for i, f in enumerate(v["figures"], 1):
+            dpi = png_dpi(_image_head(f["src"], docs_dir, site_url)) or FALLBACK_DPI
+            ppi = f["shown"] * dpi / f["natural"]
+            if ppi < MIN_PX_PER_INCH:
+                problems.append(f"{page}: {'output' if f['output'] else 'image'} {i} under {f['under']!r}: {f['natural']} px at "
+                                f"{dpi:g} dpi ({f['natural'] / dpi:.1f} in) shown {f['shown']:.0f} px wide, {ppi:.0f} px per inch "
+                                f"(9-pt text at {9 * ppi / 72:.1f} px)")
+    assert not problems, f"{len(problems)} figure(s) drawn too small to read (make them at most 6.5 in wide):\n" + "\n".join(problems)
+
+
+# --------------------------------------------------------------------------------------------
+# The checks are not blind
+
+def _reader(browser, site_url, setup_js):
+    browser.set_window_size(LAPTOP, 1000)
+    browser.get(site_url + "index.html")
+    browser.execute_script("const col = document.querySelector('article') || document.querySelector('main') || document.body;" + setup_js)
+    return browser.execute_script(_READER_JS, TEMP_PATHS)
+
+
+def test_reader_checks_see_paths_cut_tables_and_small_figures(browser, site_url):
+    "A temporary folder in an output, a wide table in a box that does not scroll, one spilling over and a shrunk figure are all seen"
+    import matplotlib; matplotlib.use("Agg")
+    import io, matplotlib.pyplot as plt
+    fig, buf = plt.figure(figsize=(10, 2)), io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100); plt.close(fig)
+    png = base64.b64encode(buf.getvalue()).decode()
+    r = _reader(browser, site_url, f"""
+        const pre = document.createElement('pre'); pre.textContent = 'wrote /tmp/tmpab12cd/results/x.csv, see https://example.org/home/';
+        col.appendChild(pre);
+        const wide = '<table><tr>' + '<td>xxxxxxxxxxxxxxxx</td>'.repeat(80) + '</tr></table>';
+        const clip = document.createElement('div'); clip.style.overflow = 'hidden'; clip.innerHTML = wide; col.appendChild(clip);
+        const spill = document.createElement('div'); spill.innerHTML = wide; col.appendChild(spill);
+        const roll = document.createElement('div'); roll.style.overflowX = 'auto'; roll.innerHTML = wide; col.appendChild(roll);
+        const img = document.createElement('img'); img.style.maxWidth = '100%'; img.src = 'data:image/png;base64,{png}'; col.appendChild(img);
+        """)
+    assert [p["text"] for p in r["paths"]] == ["wrote /tmp/tmpab12cd/results/x.csv, see https://example.org/home/"], r["paths"]
+    hows = [t["how"] for t in r["tables"] if t["text"].startswith("xxx")]
+    assert hows == ["cut off by a box that does not scroll", "spills past the text column", "scrolls"], r["tables"]
+    [f] = [f for f in r["figures"] if f["natural"] == 1000]
+    assert png_dpi(_image_head(f["src"], Path("."), site_url)) == 100 and f["shown"] * 100 / f["natural"] < MIN_PX_PER_INCH, f
+
+
+# --------------------------------------------------------------------------------------------
+# The figures' source: sizes and fonts as the notebooks and the library write them
+
+MAX_FIG_WIDTH, MIN_FONT_PT = 6.5, 9   # inches (the text column at 100 dpi), points
+SMALL_FONTS = {"xx-small", "x-small", "small"}
+_FONT_KEY = re.compile(r"^(?:size|font\.size)$|fontsize$|labelsize$|titlesize$")   # fontsize, labelsize, title_fontsize, 'font.size', ...
+_TEXT_CALLS = {"text", "annotate", "title", "suptitle", "set_title", "xlabel", "ylabel", "set_xlabel", "set_ylabel",
+               "legend", "rc", "FontProperties", "tick_params", "set_xticklabels", "set_yticklabels", "table"}
+
+
+def _number(node):
+    "The value of a constant arithmetic expression (6.5, 2 * 3.25, -1), else None"
+    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool): return node.value
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)) and (v := _number(node.operand)) is not None:
+        return -v if isinstance(node.op, ast.USub) else v
+    if isinstance(node, ast.BinOp) and None not in (a := _number(node.left), b := _number(node.right)):
+        ops = {ast.Add: lambda: a + b, ast.Sub: lambda: a - b, ast.Mult: lambda: a * b, ast.Div: lambda: a / b if b else None}
+        return ops[type(node.op)]() if type(node.op) in ops else None
+    return None
+
+
+def _too_small(node) -> str | None:
+    "Why a font size given as `node` is too small, or None"
+    if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value in SMALL_FONTS: return repr(node.value)
+    v = _number(node)
+    return f"{v:g} pt" if v is not None and v < MIN_FONT_PT else None
+
+
+def figure_size_problems(source: str) -> list[tuple[int, str]]:
+    "[(line, what)] for every font smaller than 9 pt and every figure wider than 6.5 in that `source` writes as constants"
+    tree, out = ast.parse(source), []
+    def font(key, node, line):
+        if (why := _too_small(node)): out.append((line, f"{key}={why}"))
+    for n in ast.walk(tree):
+        if isinstance(n, ast.Call):
+            name = n.func.attr if isinstance(n.func, ast.Attribute) else getattr(n.func, "id", "")
+            for k in n.keywords:
+                if k.arg is None: continue
+                if k.arg == "figsize" and isinstance(k.value, (ast.Tuple, ast.List)) and k.value.elts:
+                    if (w := _number(k.value.elts[0])) is not None and w > MAX_FIG_WIDTH: out.append((n.lineno, f"figsize width {w:g} in"))
+                elif _FONT_KEY.search(k.arg) and (k.arg != "size" or name in _TEXT_CALLS): font(k.arg, k.value, n.lineno)
+            if name == "set_size_inches" and n.args and (w := _number(n.args[0])) is not None and w > MAX_FIG_WIDTH:
+                out.append((n.lineno, f"set_size_inches width {w:g} in"))
+        elif isinstance(n, ast.Dict):   # rcParams.update({'font.size': 8}), prop={'size': 'small'}, fontdict={'fontsize': 7}
+            for k, v in zip(n.keys, n.values):
+                if isinstance(k, ast.Constant) and isinstance(k.value, str) and _FONT_KEY.search(k.value): font(k.value, v, n.lineno)
+        elif isinstance(n, ast.Assign) and isinstance(t := n.targets[0], ast.Subscript):   # rcParams['font.size'] = 8
+            if isinstance(t.slice, ast.Constant) and isinstance(t.slice.value, str) and "." in t.slice.value and _FONT_KEY.search(t.slice.value):
+                font(t.slice.value, n.value, n.lineno)
+        elif isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)):   # def plot(..., fontsize=7)
+            args = n.args.posonlyargs + n.args.args
+            for a, d in [*zip(args[len(args) - len(n.args.defaults):], n.args.defaults), *zip(n.args.kwonlyargs, n.args.kw_defaults)]:
+                if d is not None and _FONT_KEY.search(a.arg) and a.arg != "size": font(a.arg, d, d.lineno)
+    return sorted(set(out))
+
+
+def _python_of_cell(source: str) -> str:
+    "A code cell's source as Python: IPython's magics and shell escapes blanked (lines keep their numbers)"
+    return "\n".join("" if re.match(r"\s*[%!]", l) else l for l in source.splitlines())
+
+
+def test_figure_size_check_sees_small_fonts_and_wide_figures():
+    src = """fig, ax = plt.subplots(1, 3, figsize=(13, 3.4))
+ax.set_title('t', fontsize=7); ax.legend(fontsize='small'); ax.tick_params(labelsize=8)
+plt.rcParams['font.size'] = 8; plt.rcParams.update({'legend.fontsize': 'x-small'})
+ax.text(0, 0, 's', size=6); fig.set_size_inches(2 * 4, 3)
+def plot(h, fontsize=7.5): pass
+plt.figure(figsize=(6.5, 9)); ax.set_title('ok', fontsize=9); np.zeros(5).reshape(-1, 1); sample(size=5)
+"""
+    assert figure_size_problems(src) == [
+        (1, "figsize width 13 in"), (2, "fontsize='small'"), (2, "fontsize=7 pt"), (2, "labelsize=8 pt"), (3, "font.size=8 pt"),
+        (3, "legend.fontsize='x-small'"), (4, "set_size_inches width 8 in"), (4, "size=6 pt"), (5, "fontsize=7.5 pt")]
+
+
+def test_figure_sizes_in_the_source():
+    """No notebook in nbs/ and no module in hierlearn/ draws a figure wider than 6.5 in or writes a font smaller than
+    9 pt ('small', 'x-small', 'xx-small' included), where the size is a constant; computed sizes are checked on the
+    rendered pages (`test_figure_text_is_large_enough`)"""
+    problems = []
+    for nb in sorted(NBS.glob("*.ipynb")):
+        for i, c in enumerate(json.loads(nb.read_text(encoding="utf-8"))["cells"]):
+            if c["cell_type"] != "code": continue
+            source = "".join(c["source"])
+            try: found = figure_size_problems(_python_of_cell(source))
+            except SyntaxError as e: found = [(e.lineno or 0, f"cannot be parsed: {e.msg}")]
+            lines = source.splitlines()
+            problems += [f"nbs/{nb.name} cell {i} line {n}: {what}: {lines[n - 1].strip()[:80] if 0 < n <= len(lines) else ''}"
+                         for n, what in found]
+    for py in sorted((ROOT / "hierlearn").rglob("*.py")):
+        lines = py.read_text(encoding="utf-8").splitlines()
+        problems += [f"{py.relative_to(ROOT)} line {n}: {what}: {lines[n - 1].strip()[:80]}"
+                     for n, what in figure_size_problems("\n".join(lines))]
+    assert not problems, (f"{len(problems)} figure(s) or font(s) sized for another page than the text column "
+                          f"(figsize width <= {MAX_FIG_WIDTH} in, fonts >= {MIN_FONT_PT} pt):\n" + "\n".join(problems))
