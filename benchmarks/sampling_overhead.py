@@ -63,7 +63,7 @@ def credit_tabular():
 
 def make_dls(to, name, batch_size, seed):
     cls = SAMPLERS[name]
-    return to.dataloaders(bs=batch_size) if cls is None else to.resampled_dataloaders(cls(), bs=batch_size, seed=seed)
+    return to.dataloaders(bs=batch_size) if cls is None else to.resampled_dataloaders(cls(), batch_size=batch_size, seed=seed)
 
 
 def measure(to, name, epochs, batch_size, seed):
