@@ -576,7 +576,7 @@ def few_shot_vs_baseline(results:pd.DataFrame, # `run_tinyimagenet`'s rows
 
 # %% ../../nbs/07c_experiments_tinyimagenet.ipynb #5514fc5e
 SHOT_CURVE_METHODS = ('NCM', 'CE', 'NCM + relatives', 'NCM + random relatives', 'CE + relatives',
-                      'tree softmax (base nodes)', 'tree softmax (base nodes) [shuffled tree]')
+                      'tree softmax (base nodes)', 'tree softmax (base nodes) [shuffled tree]', 'cosine (one-hot)')
 
 def plot_shot_curves(results:pd.DataFrame, # `run_tinyimagenet`'s rows
                      methods=SHOT_CURVE_METHODS, # which methods to draw
