@@ -31,8 +31,8 @@ from ..data import TINYIMAGENET_ENV, load_tiny_imagenet, load_images, write_tiny
 from ..hierarchy import Hierarchy, tiny_imagenet_hierarchy
 from ..ingrain import hier_loss, n_outputs, hier_evaluate
 from ..hier_sampling import SiblingSMOTE
-from ..longtail import ImageTensors, ImageTensorDL, PadCropFlip, FIXTURE_DATA
-from .images import small_resnet, ce_images_needed
+from ..longtail import ImageTensors, ImageTensorDL, PadCropFlip, FIXTURE_DATA, small_resnet
+from .images import ce_images_needed
 
 # %% auto #0
 __all__ = ['SPLITS', 'TINYIMAGENET_MEAN', 'TINYIMAGENET_STD', 'FEW_SHOT_METHODS', 'FEW_SHOT_CONTROLS', 'FEW_SHOT_KS', 'QUICK',
