@@ -371,7 +371,7 @@ def plot_cd(scores:pd.DataFrame, # datasets × methods, higher is better (e.g. `
             alpha:float=0.05, # significance level
             title:str='', # title above the axis
             ax=None, # axes to draw on; None: a new figure
-            width:float=6.5, # inches, of a new figure: a book page shows 6.5 in at 100 %, so the text is not scaled down
+            width:float=6.0, # inches, of a new figure; the labels reach past the axes, so the drawn figure fills the book's 6.5-in text column
             fontsize:float=10.0, # points, of all the text
            ):
     "Critical-difference diagram: mean ranks on an axis, bars join methods that are not significantly different"

@@ -511,7 +511,8 @@ def test_reader_checks_see_paths_cut_tables_and_small_figures(browser, site_url)
     r = _reader(browser, site_url, f"""
         const pre = document.createElement('pre'); pre.textContent = 'wrote /tmp/tmpab12cd/results/x.csv, see https://example.org/home/';
         col.appendChild(pre);
-        const wide = '<table><tr>' + '<td>xxxxxxxxxxxxxxxx</td>'.repeat(80) + '</tr></table>';
+        // a plain table 3000 px wide: the theme's own table style (MkDocs Material lets a table scroll in itself) is undone
+        const wide = '<table style="display: table; width: 3000px; max-width: none; overflow: visible"><tr>' + '<td>xxxxxxxxxxxxxxxx</td>'.repeat(80) + '</tr></table>';
         const clip = document.createElement('div'); clip.style.overflow = 'hidden'; clip.innerHTML = wide; col.appendChild(clip);
         const spill = document.createElement('div'); spill.innerHTML = wide; col.appendChild(spill);
         const roll = document.createElement('div'); roll.style.overflowX = 'auto'; roll.innerHTML = wide; col.appendChild(roll);

@@ -42,7 +42,7 @@ def _cd_plots(keel:pd.DataFrame):
     "The CD diagrams of the KEEL part, one panel per model and metric, in one column (readable text)"
     models = list(dict.fromkeys(keel.model))
     panels = [(m, metric) for m in models for metric in ('g_mean', 'f1')]
-    fig, axs = plt.subplots(len(panels), 1, figsize=(6.5, 2.0 * len(panels)), squeeze=False)
+    fig, axs = plt.subplots(len(panels), 1, figsize=(6.0, 2.0 * len(panels)), squeeze=False)   # the labels reach past the axes
     for ax, (m, metric) in zip(axs[:, 0], panels): plot_cd(score_table(keel, metric, model=m), title=f'{m}, {metric}', ax=ax)
     fig.tight_layout()
     return fig

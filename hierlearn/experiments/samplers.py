@@ -80,7 +80,7 @@ def run_peers(out:Path, # the grid's folder
     keel = summary[summary.dataset.str.startswith('keel/')]
     print(f'Mean rank by {metrics[0]} on the KEEL sets, with the peers (1 = best):\n', rank_table(keel, metrics[0]).round(2).to_string(), sep='')
     panels = [(m, metric) for m in dict.fromkeys(peers.model[peers.dataset.str.startswith('keel/')]) for metric in metrics]
-    fig, axs = plt.subplots(len(panels), 1, figsize=(6.5, 2.4 * len(panels)), squeeze=False)
+    fig, axs = plt.subplots(len(panels), 1, figsize=(6.0, 2.4 * len(panels)), squeeze=False)   # the labels reach past the axes
     for ax, (m, metric) in zip(axs[:, 0], panels): plot_cd(score_table(keel, metric, model=m), title=f'{m}, {metric}', ax=ax)
     fig.tight_layout()
     save_outputs(out, name, {'peers_results.csv.gz': peers, 'peers.csv': peer_table(summary, rows, metrics), 'peers_cd.png': fig}
