@@ -124,6 +124,7 @@ def test_device_cuda_without_a_gpu_stops_before_making_the_folder(tmp_path):
 def test_ctrl_c_prints_one_line_and_exits_130(tmp_path):
     "A real SIGINT while the experiment runs (the runner sends it to its own process)"
     code = ("import os, signal, time; import hierlearn.cli as cli; "
+            "signal.signal(signal.SIGINT, signal.default_int_handler); "   # a terminal's Ctrl-C, even where pytest was started with SIGINT ignored (nohup, &)
             "cli.Experiment.run = property(lambda self: lambda *a, **k: (os.kill(os.getpid(), signal.SIGINT), time.sleep(30))); "
             "cli.main()")
     r = hierlearn_cli("run", "credit", "--out", str(tmp_path), code=code)
