@@ -29,7 +29,7 @@ with quiet_fastai():   # fastai's import trips torch's harmless torch.jit deprec
 from ..core import check_choice, write_atomic, write_json_atomic, read_json_cache, save_outputs
 from ..data import TINYIMAGENET_ENV, load_tiny_imagenet, load_images, write_tiny_imagenet_fixture
 from ..hierarchy import Hierarchy, tiny_imagenet_hierarchy
-from ..ingrain import hier_loss, n_outputs, hier_evaluate
+from ..ingrain import hier_loss, n_outputs, hier_evaluate, mistake_severity
 from ..hier_sampling import SiblingSMOTE
 from ..longtail import ImageTensors, ImageTensorDL, PadCropFlip, FIXTURE_DATA, small_resnet
 from .images import ce_images_needed
@@ -390,16 +390,16 @@ def generalized_draw(task:FewShotTask, # the cached features and base-class know
     base_means = np.stack([task.base_means[c] for c in task.base])
     novel_means = {'NCM': np.stack([Xs[ys == c].mean(0) for c in task.novel]),
                    'NCM + relatives': shrunk_means(Xs, ys, task.novel, task.base_means, task.relatives)}
+    is_novel, random_mistake = np.isin(task.y[val], task.novel), random_mistake_cost(task.h, classes)
     rows = []
     for method, means in novel_means.items():
         p = ncm_probs(task.X[val], np.vstack([base_means, means]))
-        right = np.asarray(classes, dtype=object)[p.argmax(1)] == task.y[val]
-        is_novel = np.isin(task.y[val], task.novel)
+        pred = np.asarray(classes, dtype=object)[p.argmax(1)]
+        right = pred == task.y[val]
         novel_top1, base_top1 = 100 * right[is_novel].mean(), 100 * right[~is_novel].mean()
-        m = hier_evaluate(task.y[val], p, task.h, classes=classes, ks=(5,))
         rows.append(dict(method=method, k=k, draw=draw, novel_top1=novel_top1, base_top1=base_top1,
                          harmonic_mean=2 * novel_top1 * base_top1 / max(novel_top1 + base_top1, 1e-12),
-                         mistake_severity=m['mistake_severity'], random_mistake=random_mistake_cost(task.h, classes)))
+                         mistake_severity=mistake_severity(task.y[val], pred, task.h), random_mistake=random_mistake))
     return rows
 
 # %% ../../nbs/07c_experiments_tinyimagenet.ipynb #ec4f360c
@@ -467,7 +467,7 @@ def projected_cpu_minutes(n_train_images:int, # backbone training images
     heads = n_splits * (len(cfg['ks']) * cfg['draws'] * n_methods * HEAD_CPU_SECONDS + BASE_HEADS_CPU_SECONDS)
     return (train + heads) / 60
 
-def backbone_timing(cache:Path, images, labels, is_val, hierarchy:Hierarchy, classes:list, split:str, seed:int, cfg:dict, source:list) -> dict:
+def backbone_timing(cache:Path, labels, is_val, hierarchy:Hierarchy, classes:list, split:str, seed:int, cfg:dict, source:list) -> dict:
     "The backbone's training time for one split as `cached_backbone` recorded it (NaN where it was not recorded)"
     base, _ = class_split(hierarchy, classes, split, seed, cfg['n_novel'])
     n = int((~np.asarray(is_val) & np.isin(labels, base)).sum())
@@ -534,7 +534,7 @@ def run_tinyimagenet(out:Path, # folder for the CSV files and the per-draw cache
     summary = (res.groupby(['split', 'k', 'method'], sort=False)
                   .agg(top1=('top1', 'mean'), severity=('mistake_severity', 'mean'), random_mistake=('random_mistake', 'first'),
                        hd5=('hd@5', 'mean'), draws=('draw', 'nunique')).reset_index())
-    timing = pd.DataFrame([dict(split=s, **backbone_timing(cache, images, labels, is_val, h, classes, s, seed, cfg, source),
+    timing = pd.DataFrame([dict(split=s, **backbone_timing(cache, labels, is_val, h, classes, s, seed, cfg, source),
                                 head_cpu_minutes=res[res.split == s].cpu_seconds.sum() / 60) for s in splits])
     save_outputs(out, 'tinyimagenet', {'results.csv': res, 'summary.csv': summary, 'generalized.csv': pd.DataFrame(generalized), 'timing.csv': timing}, verbose=False)
     print(f"{len(res)} rows in {(time.perf_counter() - start) / 60:.1f} min ({(time.process_time() - cpu_start) / 60:.1f} CPU-minutes; "
@@ -561,7 +561,8 @@ def few_shot_vs_baseline(results:pd.DataFrame, # `run_tinyimagenet`'s rows
             b = w.xs(base, axis=1, level='method')
             for method in dict.fromkeys(r.method):
                 if method == base: continue
-                m, d = w.xs(method, axis=1, level='method'), w.xs(method, axis=1, level='method') - b
+                m = w.xs(method, axis=1, level='method')
+                d = m - b
                 def p(col): return float(ttest_rel(m[col], b[col]).pvalue) if len(d) >= 2 and d[col].std() > 0 else np.nan
                 top1, severity = m.top1.mean(), m.mistake_severity.mean()
                 needed = float(ce_images_needed(envelope.index, envelope.to_numpy(), top1)[0])   # chapter 7b's interpolation, in shots
