@@ -281,6 +281,7 @@ def image_dls(pool:ImagePool, # the images
               batch_size:int=128, # batch size
               min_epoch:int=1000, # an epoch draws at least this many images: a small set is repeated (shuffled) to fill it
               device=None, # where images and batches live; None: CUDA when available
+              stats:tuple=(CIFAR_MEAN, CIFAR_STD), # the per-channel means and standard deviations images are normalised with
              ) -> DataLoaders:
     "fastai `DataLoaders` in device memory: flip-and-crop augmented training batches, the test set as validation"
     device = default_device() if device is None else torch.device(device)
@@ -290,7 +291,7 @@ def image_dls(pool:ImagePool, # the images
     def ds(idx, split_idx):
         x, y = pool.tensors(idx)
         return ImageTensors(x.to(device), y.to(device), pool.vocab, split_idx)
-    tfms = [IntToFloatTensor(), PadCropFlip(4), Normalize.from_stats(CIFAR_MEAN, CIFAR_STD, cuda=False)]
+    tfms = [IntToFloatTensor(), PadCropFlip(4), Normalize.from_stats(*stats, cuda=False)]
     train = ImageTensorDL(ds(np.tile(train_idx, reps), 0), bs=min(batch_size, len(train_idx) * reps), shuffle=True, drop_last=False,
                           after_batch=tfms, device=device)
     train.n_inp   # fastai's first look at a batch's types draws a crop: here, once, not inside whichever run comes first

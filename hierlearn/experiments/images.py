@@ -34,7 +34,7 @@ from ..longtail import (NormedLinear, ImagePool, JPEG_LABEL, image_dls, epoch_re
 __all__ = ['IMAGE_METHODS', 'TAILS', 'IMAGE_SIZES', 'IMAGE_RATIOS', 'image_pool', 'balanced_subset', 'long_tailed_subset',
            'tail_adjusted_loss', 'image_learner', 'score_images', 'train_and_score', 'best_method', 'images_grid',
            'grid_plan', 'projected_minutes', 'paired_vs_ce', 'ce_images_needed', 'data_efficiency',
-           'plot_learning_curves', 'run_images', 'time_cifar_data', 'time_images']
+           'plot_learning_curves', 'time_cifar_data', 'time_images', 'run_images']
 
 # %% ../../nbs/07b_experiments_images.ipynb #271e06ab
 def image_pool(data:str|Path|None=None, # a folder or archive holding cifar10/; None: $HIERLEARN_CIFAR, else fastai's data folder
@@ -170,11 +170,11 @@ def score_images(y_true, # true class names
     "The chapter's metrics of one run: top-1, mistake severity, hd@k, superclass accuracies, many/medium/few-shot and rare recall, ECE"
     h = cifar10_hierarchy() if hierarchy is None else hierarchy
     counts = dict(zip(classes, np.asarray(class_counts).tolist()))
-    m = hier_evaluate(y_true, probs, h, counts, classes, decode=decode, ks=(1, 5))
+    m = hier_evaluate(y_true, probs, h, counts, classes, decode=decode, ks=(1, 5, 20))
     scores = -(np.asarray(probs) @ h.distance_matrix(classes).to_numpy()) if decode == 'crm' else np.asarray(probs)
     pred = np.asarray(classes, dtype=object)[scores.argmax(1)]
     shots = shot_accuracy(y_true, pred, counts)
-    return {'top1': 100 * (1 - m['top1_error']), 'mistake_severity': m['mistake_severity'], 'hd@1': m['hd@1'], 'hd@5': m['hd@5'],
+    return {'top1': 100 * (1 - m['top1_error']), 'mistake_severity': m['mistake_severity'], **{k: v for k, v in m.items() if k.startswith('hd@')},
             **{f'level{l}_acc': 100 * m[f'level{l}_accuracy'] for l in range(1, 4) if f'level{l}_accuracy' in m},
             'many': 100 * shots['many'], 'medium': 100 * shots['medium'], 'few': 100 * shots['few'],
             'rare_recall': 100 * m['rare_recall'], 'ece': m['ece']}
@@ -198,9 +198,12 @@ def train_and_score(dls:DataLoaders, # from `image_dls`
                     run_seed:int=0, # seed of the weights and the shuffling
                     widths:tuple=(16, 32, 64), # the ResNet's stage widths
                     blocks:int=1, # its blocks per stage
+                    hierarchy:Hierarchy|None=None, # the true tree: every score, and the training tree of tree='wordnet'; None: `cifar10_hierarchy()`
+                    control:Hierarchy|None=None, # the training tree of tree='control'; None: `cifar10_control_hierarchy()`
                    ) -> list:
-    "Train one run and score it on the test set with the WordNet tree; CE is also scored CRM-decoded. Fixed by `run_seed`, whatever ran before"
-    h = cifar10_hierarchy() if tree == 'wordnet' else cifar10_control_hierarchy()
+    "Train one run and score it on the test set with the true tree; CE is also scored CRM-decoded. Fixed by `run_seed`, whatever ran before"
+    truth = cifar10_hierarchy() if hierarchy is None else hierarchy
+    h = truth if tree == 'wordnet' else cifar10_control_hierarchy() if control is None else control
     start, cpu_start = time.perf_counter(), time.process_time()
     with no_random(run_seed, reproducible=False):   # seeds random/NumPy/torch (weights, crops, flips), restores them after
         dls.train.rng.seed(run_seed)                  # the shuffling, afresh for every run on these DataLoaders
@@ -218,7 +221,7 @@ def train_and_score(dls:DataLoaders, # from `image_dls`
         if tree != 'wordnet': name += ' (control tree)'
         if decode == 'crm': name += ' + CRM'
         rows.append(dict(method=name, base=method, tree=tree, tail_loss=tail or '', decode=decode,
-                         **score_images(y, probs, classes, dls.class_counts, decode=decode),
+                         **score_images(y, probs, classes, dls.class_counts, truth, decode),
                          train_images=int(dls.class_counts.sum()), test_images=len(y), epochs=epochs, images_seen=len(dls.train_ds) * epochs,
                          train_seconds=train_s, seconds=seconds, cpu_seconds=cpu_seconds, images_per_s=len(dls.train_ds) * epochs / train_s))
     return rows
@@ -475,33 +478,6 @@ def plot_learning_curves(results:pd.DataFrame, # `images_grid`'s rows
     fig.legend(*axs[0].get_legend_handles_labels(), loc='outside lower center', ncols=3, fontsize=9)
     return fig
 
-# %% ../../nbs/07b_experiments_images.ipynb #cf60f981
-def run_images(out:Path, # folder for the CSV files, the plot and the per-run cache
-               quick:bool=False, # a smoke test: sizes 10 and 25, ρ = 10 (head 25), CE and HXE, 1 epoch, 50 test images per class
-               seed:int=0, # the first seed; the full grid uses seed, seed + 1, seed + 2
-               device:str|None=None, # torch device; None: CUDA when available
-               data:str|Path|None=None, # folder or archive holding cifar10/; None: $HIERLEARN_CIFAR, else fastai's (quick: a fixture)
-              ) -> pd.DataFrame:
-    "CIFAR-10 learning curves and long tails: CE vs every hierarchy method (and the tails, and the control); writes images_*.csv (images_vs_ce.csv: each method against CE) and images_curves.png"
-    fixture = use_fixture(quick, data)
-    pool = image_pool(data, fixture=fixture)   # data pointed at but not there stop the run here, before any work
-    out = Path(out); out.mkdir(parents=True, exist_ok=True)
-    if fixture: print("quick mode without data (no --data, no $HIERLEARN_CIFAR): a generated CIFAR-format fixture;\n"
-                      "its numbers only show that the path runs")
-    if quick: kw = dict(sizes=(10, 25), ratios=(10,), head=25, methods=('CE', 'HXE'), seeds=(seed,), epochs=1, min_epoch=256,
-                        test_per_class=50, batch_size=64)
-    else: kw = dict(seeds=(seed, seed + 1, seed + 2))
-    start = time.perf_counter()
-    cpu = (default_device() if device is None else torch.device(device)).type == 'cpu'
-    res = images_grid(pool, cache_dir=out / 'cache', device=device, n_jobs=min(8, os.cpu_count() or 1) if cpu and not quick else 1, **kw)
-    minutes = (time.perf_counter() - start) / 60
-    versus, eff = paired_vs_ce(res), data_efficiency(res)
-    runs = _with_value(res).groupby(['regime', 'value', 'seed', 'base', 'tree', 'tail_loss']).ngroups
-    print(f"{pool.label}: {len(res)} result rows ({runs} runs) in {minutes:.1f} min,\n"
-          f"{res.seconds.sum() / 60:.1f} min of it training and scoring (cached runs count their first time)")
-    save_outputs(out, 'images', {'results.csv': res, 'vs_ce.csv': versus, 'efficiency.csv': eff, 'curves.png': plot_learning_curves(res)})
-    return res
-
 # %% ../../nbs/07b_experiments_images.ipynb #09f79354
 def time_cifar_data(data:str|Path|None=None, # the CIFAR-10 archive or folder; None: $HIERLEARN_CIFAR
                    ) -> dict:
@@ -541,3 +517,30 @@ def time_images(out:str|Path|None=None, # where to write images_timing.csv and i
           f"{data['decode_seconds']:.1f} s; {len(runs)} runs in {wall:.0f} s on {n_jobs} workers ({runs.cpu_seconds.sum():.0f} CPU s); "
           f"the full grid (3 seeds) projects to {minutes:.0f} min on {n_jobs} cores of its own")
     return runs
+
+# %% ../../nbs/07b_experiments_images.ipynb #cf60f981
+def run_images(out:Path, # folder for the CSV files, the plot and the per-run cache
+               quick:bool=False, # a smoke test: sizes 10 and 25, ρ = 10 (head 25), CE and HXE, 1 epoch, 50 test images per class
+               seed:int=0, # the first seed; the full grid uses seed, seed + 1, seed + 2
+               device:str|None=None, # torch device; None: CUDA when available
+               data:str|Path|None=None, # folder or archive holding cifar10/; None: $HIERLEARN_CIFAR, else fastai's (quick: a fixture)
+              ) -> pd.DataFrame:
+    "CIFAR-10 learning curves and long tails: CE vs every hierarchy method (and the tails, and the control); writes images_*.csv (images_vs_ce.csv: each method against CE) and images_curves.png"
+    fixture = use_fixture(quick, data)
+    pool = image_pool(data, fixture=fixture)   # data pointed at but not there stop the run here, before any work
+    out = Path(out); out.mkdir(parents=True, exist_ok=True)
+    if fixture: print("quick mode without data (no --data, no $HIERLEARN_CIFAR): a generated CIFAR-format fixture;\n"
+                      "its numbers only show that the path runs")
+    if quick: kw = dict(sizes=(10, 25), ratios=(10,), head=25, methods=('CE', 'HXE'), seeds=(seed,), epochs=1, min_epoch=256,
+                        test_per_class=50, batch_size=64)
+    else: kw = dict(seeds=(seed, seed + 1, seed + 2))
+    start = time.perf_counter()
+    cpu = (default_device() if device is None else torch.device(device)).type == 'cpu'
+    res = images_grid(pool, cache_dir=out / 'cache', device=device, n_jobs=min(8, os.cpu_count() or 1) if cpu and not quick else 1, **kw)
+    minutes = (time.perf_counter() - start) / 60
+    versus, eff = paired_vs_ce(res), data_efficiency(res)
+    runs = _with_value(res).groupby(['regime', 'value', 'seed', 'base', 'tree', 'tail_loss']).ngroups
+    print(f"{pool.label}: {len(res)} result rows ({runs} runs) in {minutes:.1f} min,\n"
+          f"{res.seconds.sum() / 60:.1f} min of it training and scoring (cached runs count their first time)")
+    save_outputs(out, 'images', {'results.csv': res, 'vs_ce.csv': versus, 'efficiency.csv': eff, 'curves.png': plot_learning_curves(res)})
+    return res
