@@ -1,4 +1,4 @@
-"""Two hundred WordNet leaves, a backbone trained on half of them, and the other half learnt from one to twenty images each: does the tree let a new class borrow from its relatives?
+"""Two hundred WordNet leaves, a backbone trained on half of them, and the other half learnt from one to twenty images each: does the tree let a new class borrow from its relatives? And does it help a network that must learn all 200 from scratch?
 
 Docs: https://hierlearn.github.io/hierlearn/experiments_tinyimagenet.html.md"""
 
@@ -6,7 +6,7 @@ Docs: https://hierlearn.github.io/hierlearn/experiments_tinyimagenet.html.md"""
 
 # %% ../../nbs/07c_experiments_tinyimagenet.ipynb #db973518
 from __future__ import annotations
-import hashlib, json, os, time
+import hashlib, json, os, textwrap, time
 from functools import partial
 from pathlib import Path
 import numpy as np, pandas as pd
@@ -27,21 +27,25 @@ with quiet_fastai():   # fastai's import trips torch's harmless torch.jit deprec
     from fastai.losses import CrossEntropyLossFlat
     from fastai.optimizer import SGD
 from ..core import check_choice, write_atomic, write_json_atomic, read_json_cache, save_outputs
-from ..data import TINYIMAGENET_ENV, load_tiny_imagenet, load_images, write_tiny_imagenet_fixture
+from ..data import TINYIMAGENET_ENV, load_tiny_imagenet, load_images, write_tiny_imagenet_fixture, make_long_tail
 from ..hierarchy import Hierarchy, tiny_imagenet_hierarchy
-from ..ingrain import hier_loss, n_outputs, hier_evaluate, mistake_severity
+from ..ingrain import hier_loss, n_outputs, hier_evaluate, mistake_severity, Top1Error, MistakeSeverity
 from ..hier_sampling import SiblingSMOTE
-from ..longtail import ImageTensors, ImageTensorDL, PadCropFlip, FIXTURE_DATA, small_resnet
-from .images import ce_images_needed
+from ..longtail import ImageTensors, ImageTensorDL, PadCropFlip, FIXTURE_DATA, small_resnet, image_dls, epoch_repeats
+from .images import (ce_images_needed, IMAGE_METHODS, train_and_score, image_learner, _run_seed, _subset, _test_subset,
+                                         _split_value, _slug, paired_vs_ce)
 
 # %% auto #0
-__all__ = ['SPLITS', 'TINYIMAGENET_MEAN', 'TINYIMAGENET_STD', 'FEW_SHOT_METHODS', 'FEW_SHOT_CONTROLS', 'FEW_SHOT_KS', 'QUICK',
-           'FULL', 'IMAGES_PER_CPU_SECOND', 'HEAD_CPU_SECONDS', 'BASE_HEADS_CPU_SECONDS', 'KNOWLEDGE_FREE',
-           'SHOT_CURVE_METHODS', 'families', 'class_split', 'nearest_relatives', 'split_table', 'train_backbone',
-           'extract_features', 'fit_head', 'ncm_probs', 'shrunk_means', 'shuffled_tree', 'flat_tree', 'draw_shots',
-           'FewShotTask', 'random_mistake_cost', 'score_few_shot', 'few_shot_draw', 'generalized_draw',
+__all__ = ['SPLITS', 'TINYIMAGENET_MEAN', 'TINYIMAGENET_STD', 'FEW_SHOT_METHODS', 'FEW_SHOT_CONTROLS', 'SCRATCH_LOSSES',
+           'COSINE_CONTROL', 'SCRATCH_REGIMES', 'SCRATCH_IMAGES_PER_CPU_SECOND', 'SCRATCH_FULL', 'SCRATCH_QUICK',
+           'KNOWLEDGE_FREE', 'SHOT_CURVE_METHODS', 'FEW_SHOT_KS', 'QUICK', 'FULL', 'IMAGES_PER_CPU_SECOND',
+           'HEAD_CPU_SECONDS', 'BASE_HEADS_CPU_SECONDS', 'families', 'class_split', 'nearest_relatives', 'split_table',
+           'train_backbone', 'extract_features', 'fit_head', 'ncm_probs', 'shrunk_means', 'shuffled_tree', 'flat_tree',
+           'draw_shots', 'FewShotTask', 'random_mistake_cost', 'score_few_shot', 'few_shot_draw', 'generalized_draw',
+           'ArrayPool', 'best_scratch_losses', 'scratch_methods', 'scratch_grid', 'epoch_curve', 'plot_epoch_curve',
+           'scratch_projected_cpu_minutes', 'run_scratch', 'few_shot_vs_baseline', 'plot_shot_curves',
            'tinyimagenet_data', 'backbone_path', 'cached_backbone', 'projected_cpu_minutes', 'backbone_timing',
-           'run_tinyimagenet', 'few_shot_vs_baseline', 'plot_shot_curves']
+           'run_tinyimagenet']
 
 # %% ../../nbs/07c_experiments_tinyimagenet.ipynb #d3427a98
 SPLITS = ('random', 'family')
@@ -402,6 +406,274 @@ def generalized_draw(task:FewShotTask, # the cached features and base-class know
                          mistake_severity=mistake_severity(task.y[val], pred, task.h), random_mistake=random_mistake))
     return rows
 
+# %% ../../nbs/07c_experiments_tinyimagenet.ipynb #81ebd7b6
+class ArrayPool:
+    "Images held in memory, with class codes and a test mask: what chapter 5a's `image_dls` reads (like its `ImagePool`)"
+    def __init__(self, images:np.ndarray, # N×S×S×3 uint8 images
+                 labels, # the class of every image
+                 is_test, # True for test (validation) images
+                 classes:list, # every class, in the order of the class codes
+                 label:str, # how results from it are labelled
+                ):
+        labels, classes = np.asarray(labels, dtype=object), list(classes)
+        if len(labels) != len(images) or len(is_test) != len(images):
+            raise ValueError(f"{len(images)} images, {len(labels)} labels and {len(is_test)} test flags: they must match")
+        unknown = sorted(set(labels) - set(classes))
+        if unknown: raise ValueError(f"labels not among the classes: {unknown[:5]}")
+        code = {c: i for i, c in enumerate(classes)}
+        self.images = torch.from_numpy(np.ascontiguousarray(np.asarray(images, dtype=np.uint8).transpose(0, 3, 1, 2)))
+        self.y = np.array([code[c] for c in labels], dtype=np.int64)
+        self.is_test, self.vocab, self.label = np.asarray(is_test, dtype=bool), classes, label
+
+    def __len__(self): return len(self.y)
+    def __repr__(self): return f"ArrayPool({self.label}: {(~self.is_test).sum():,} training and {self.is_test.sum():,} test images, {len(self.vocab)} classes)"
+
+    def positions(self, test:bool) -> np.ndarray:
+        "Positions of the training (test=False) or test images"
+        return np.flatnonzero(self.is_test == test)
+
+    def tensors(self, idx) -> tuple:
+        "The images (N×3×S×S uint8) and class codes at positions `idx`"
+        idx = np.asarray(idx, dtype=np.int64)
+        return self.images[torch.from_numpy(idx)], torch.from_numpy(self.y[idx])
+
+    def subset(self, idx) -> ArrayPool:
+        "A pool of the images at positions `idx` only (what one run needs, cheap to hand to a worker process)"
+        idx = np.asarray(idx, dtype=np.int64)
+        pool = ArrayPool.__new__(ArrayPool)
+        pool.images, pool.y, pool.is_test, pool.vocab, pool.label = self.images[torch.from_numpy(idx)], self.y[idx], self.is_test[idx], self.vocab, self.label
+        return pool
+
+# %% ../../nbs/07c_experiments_tinyimagenet.ipynb #923e0910
+SCRATCH_LOSSES = {'HXE': 'HXE', 'soft labels': 'soft labels', 'hier smoothing': 'hier. smoothing', 'embedding': 'label embedding',
+                  'tree softmax': 'tree softmax', 'tree softmax (base nodes)': 'tree softmax'}   # few-shot method -> chapter 7b's loss that trains it from scratch
+COSINE_CONTROL = 'cosine (one-hot)'
+
+def best_scratch_losses(results:pd.DataFrame, # `run_tinyimagenet`'s few-shot rows
+                        n:int=2, # how many losses
+                        max_k:int=2, # rank by the mean top-1 over k ≤ max_k
+                        split:str='random', # on this split
+                       ) -> list:
+    "The `n` losses of chapter 7b whose few-shot heads had the best mean top-1 at k ≤ `max_k`"
+    r = results[(results.split == split) & (results.k <= max_k) & results.method.isin(list(SCRATCH_LOSSES))]
+    if r.empty: raise ValueError(f"no rows of {sorted(SCRATCH_LOSSES)} on the {split!r} split at k <= {max_k}")
+    ranked = r.groupby('method').top1.mean().sort_values(ascending=False, kind='stable').index
+    return list(dict.fromkeys(SCRATCH_LOSSES[m] for m in ranked))[:n]
+
+def scratch_methods(best:list, # from `best_scratch_losses`, the best first
+                   ) -> list:
+    "CE, the best losses, the best with a shuffled tree and the one-hot cosine control"
+    return ['CE', *best, f'{best[0]} [shuffled tree]', COSINE_CONTROL]
+
+# %% ../../nbs/07c_experiments_tinyimagenet.ipynb #a190e260
+SCRATCH_REGIMES = (('balanced', 10), ('balanced', 25), ('long-tailed', 100))   # (regime, images per class or ρ)
+
+def _key(*parts) -> str: return hashlib.md5(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+def _scratch_spec(method:str) -> tuple:
+    "Chapter 7b's loss and the training tree ('wordnet', 'shuffled' or 'flat') of a from-scratch method"
+    if method == COSINE_CONTROL: return 'label embedding', 'flat'
+    loss = method.removesuffix(' [shuffled tree]')
+    check_choice(loss, list(IMAGE_METHODS), 'from-scratch loss')
+    return loss, 'shuffled' if loss != method else 'wordnet'
+
+def _scratch_cell(pool:ArrayPool, hierarchy:Hierarchy, cell:tuple, jobs:list, cfg:dict, device) -> list:
+    "Train and score the runs of one (regime, value, seed) on one set of DataLoaders, writing each run's cache file as it finishes"
+    regime, value, seed = cell
+    threads = torch.get_num_threads()
+    if (default_device() if device is None else torch.device(device)).type == 'cpu': torch.set_num_threads(1)   # one thread per worker
+    try:
+        dls = image_dls(pool, pool.positions(test=False), pool.positions(test=True), cfg['bs'], cfg['min_epoch'], device,
+                        (TINYIMAGENET_MEAN, TINYIMAGENET_STD))
+        controls = dict(shuffled=shuffled_tree(hierarchy, seed), flat=flat_tree(pool.vocab))
+        rows = []
+        for method, path in jobs:
+            loss, tree = _scratch_spec(method)
+            new = [dict(data=pool.label, regime=regime, value=value, seed=seed) | r | dict(method=method + (' + CRM' if r['decode'] == 'crm' else ''))
+                   for r in train_and_score(dls, loss, 'wordnet' if tree == 'wordnet' else 'control', None, cfg['epochs'], cfg['lr'],
+                                            _run_seed(pool.label, regime, value, seed), tuple(cfg['widths']), 1, hierarchy, controls.get(tree))]
+            if path is not None: write_json_atomic(path, new)
+            rows += new
+        return rows
+    finally: torch.set_num_threads(threads)
+
+def scratch_grid(pool:ArrayPool, # every image, all classes
+                 hierarchy:Hierarchy, # the true tree (scores; the training tree of the 'wordnet' methods)
+                 methods:list, # from `scratch_methods`
+                 regimes=SCRATCH_REGIMES, # (regime, images per class or ρ) pairs
+                 seeds=(0, 1, 2), # one training set, initialisation and shuffle per seed; all methods share them
+                 head:int=100, # the head class's size in the long-tailed sets
+                 epochs:int=15, lr:float=1e-2, batch_size:int=128, min_epoch:int=1000, widths:tuple=(16, 32, 64), # chapter 7b's recipe
+                 test_per_class:int|None=None, # test images per class; None: all
+                 cache_dir:str|Path|None=None, # one JSON file per finished run
+                 device=None, # torch device; None: CUDA when available
+                 n_jobs:int=1, # worker processes, one thread each (use the number of cores); 1: in this process
+                ) -> pd.DataFrame:
+    "Every method trained from scratch on every regime and seed: one row per run (and decode), chapter 7b's columns"
+    for m in methods: _scratch_spec(m)
+    cfg = dict(data=pool.label, images=len(pool), classes=len(pool.vocab), epochs=epochs, lr=lr, bs=batch_size, min_epoch=min_epoch, widths=list(widths), head=head, test_per_class=test_per_class)
+    test = _test_subset(pool, test_per_class)
+    rows, cells = [], []
+    for regime, value in regimes:
+        for seed in seeds:
+            todo = []
+            for m in methods:
+                path = None if cache_dir is None else Path(cache_dir) / f"scratch-{_slug(regime)}-{value:g}-{_slug(m)}-s{seed}-{_key(cfg, regime, value, seed, m)}.json"
+                got = read_json_cache(path, lambda r: isinstance(r, list))
+                if got is None: todo.append((m, path))
+                else: rows += got
+            if todo:
+                idx = np.r_[_subset(pool, regime, value, seed, head), test]
+                cells.append((pool.subset(idx), hierarchy, (regime, value, seed), todo, cfg, device))
+    if n_jobs == 1 or len(cells) <= 1:
+        for c in progress_bar(cells, leave=False) if cells else []: rows += _scratch_cell(*c)
+    else:
+        from joblib import Parallel, delayed
+        done = Parallel(n_jobs=n_jobs, return_as='generator_unordered')(delayed(_scratch_cell)(*c) for c in cells)
+        for r in progress_bar(done, total=len(cells), leave=False): rows += r
+    order = {(r, v): i for i, (r, v) in enumerate(regimes)}
+    res = pd.DataFrame(rows)
+    res = res.assign(_o=[order[(r, v)] for r, v in zip(res.regime, res.value)]).sort_values(['_o', 'seed'], kind='stable').drop(columns='_o')
+    return _split_value(res.reset_index(drop=True))
+
+# %% ../../nbs/07c_experiments_tinyimagenet.ipynb #aff2839d
+def epoch_curve(pool:ArrayPool, # every image, all classes
+                hierarchy:Hierarchy, # the true tree
+                images_per_class:int=25, # the balanced training set's size per class
+                seed:int=0, # seed of the training set, the weights and the batches (the grid's CE run of this seed)
+                epochs:int=15, lr:float=1e-2, batch_size:int=128, min_epoch:int=1000, widths:tuple=(16, 32, 64), # chapter 7b's recipe
+                test_per_class:int|None=20, # test images per class scored after each epoch; None: all
+                device=None, # torch device; None: CUDA when available
+               ) -> pd.DataFrame:
+    "CE from scratch, scored after every epoch: training and validation loss, top-1 (%) and mistake severity"
+    sub = pool.subset(np.r_[_subset(pool, 'balanced', images_per_class, seed, 0), _test_subset(pool, test_per_class)])
+    dls = image_dls(sub, sub.positions(test=False), sub.positions(test=True), batch_size, min_epoch, device, (TINYIMAGENET_MEAN, TINYIMAGENET_STD))
+    run_seed = _run_seed(pool.label, 'balanced', images_per_class, seed)
+    with no_random(run_seed, reproducible=False):
+        dls.train.rng.seed(run_seed)
+        learn = image_learner(dls, 'CE', hierarchy, None, epochs, widths, metrics=[Top1Error(), MistakeSeverity(hierarchy)])
+        with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(epochs, lr)
+    v = np.asarray(learn.recorder.values, dtype=float)
+    return pd.DataFrame(dict(epoch=np.arange(1, len(v) + 1), train_loss=v[:, 0], valid_loss=v[:, 1], top1=100 * (1 - v[:, 2]),
+                             mistake_severity=v[:, 3], images_per_class=images_per_class, seed=seed))
+
+def plot_epoch_curve(curve:pd.DataFrame, # from `epoch_curve`
+                     random_mistake:float, # a random mistake's cost among the classes (the dotted line)
+                    ):
+    "Top-1 and mistake severity of `epoch_curve` against the epoch"
+    fig, axs = plt.subplots(1, 2, figsize=(6.5, 2.8), layout='constrained')
+    axs[0].plot(curve.epoch, curve.top1, 'k-o', ms=3)
+    axs[1].plot(curve.epoch, curve.mistake_severity, 'k-o', ms=3)
+    axs[1].axhline(random_mistake, color='grey', ls=':', label='a random mistake')
+    axs[1].legend(fontsize=9)
+    for ax, label in zip(axs, ('top-1 accuracy (%)', 'mistake severity (LCA height)')): ax.set_xlabel('epoch'); ax.set_ylabel(label)
+    fig.suptitle(f'CE from scratch, {curve.images_per_class.iloc[0]} images per class', fontsize=10)
+    return fig
+
+# %% ../../nbs/07c_experiments_tinyimagenet.ipynb #3c21f3bb
+SCRATCH_IMAGES_PER_CPU_SECOND = 690   # training images per CPU-second of chapter 7b's ResNet-8 (16/32/64) at 32 px on one thread (its grid's median)
+SCRATCH_FULL = dict(regimes=SCRATCH_REGIMES, head=100, epochs=15, min_epoch=1000, curve_images=25, curve_test_per_class=20)
+SCRATCH_QUICK = dict(regimes=(('balanced', 5), ('long-tailed', 10)), head=10, epochs=1, min_epoch=64, curve_images=5, curve_test_per_class=None)
+
+def scratch_projected_cpu_minutes(n_classes:int, # classes trained on
+                                  n_methods:int, # methods per regime and seed
+                                  n_seeds:int, # seeds
+                                  cfg:dict=SCRATCH_FULL, # SCRATCH_FULL or SCRATCH_QUICK, or the like
+                                 ) -> float:
+    "A projection of `run_scratch`'s CPU-minutes: the images every run sees over `SCRATCH_IMAGES_PER_CPU_SECOND`"
+    def n_train(regime, value):
+        return n_classes * value if regime == 'balanced' else len(make_long_tail(np.repeat(np.arange(n_classes), cfg['head']), value))
+    def seen(n): return cfg['epochs'] * n * epoch_repeats(n, cfg['min_epoch'])
+    images = n_methods * n_seeds * sum(seen(n_train(*r)) for r in cfg['regimes']) + seen(n_classes * cfg['curve_images'])
+    return images / SCRATCH_IMAGES_PER_CPU_SECOND / 60
+
+def run_scratch(pool:ArrayPool, # every image, all classes
+                hierarchy:Hierarchy, # the true tree
+                best:list, # the losses to compare with CE (`best_scratch_losses` of the few-shot grid)
+                cache_dir:str|Path, # one JSON file per run, and one for the epoch curve
+                quick:bool=False, # SCRATCH_QUICK and one seed; else SCRATCH_FULL and three
+                seed:int=0, # the first seed
+                device=None, # torch device; None: CUDA when available
+               ) -> tuple:
+    "Training from scratch: `scratch_grid` and CE's `epoch_curve`, each read back from `cache_dir` when done before"
+    cfg = dict(SCRATCH_QUICK if quick else SCRATCH_FULL)
+    curve_kw = dict(images_per_class=cfg.pop('curve_images'), test_per_class=cfg.pop('curve_test_per_class'), seed=seed,
+                    epochs=cfg['epochs'] + 1 if quick else cfg['epochs'], min_epoch=cfg['min_epoch'])
+    seeds, methods = (seed,) if quick else (seed, seed + 1, seed + 2), scratch_methods(best)
+    print(f"from scratch on all {len(pool.vocab)} classes: {', '.join(methods)} × {len(seeds)} seeds; "
+          f"projected {scratch_projected_cpu_minutes(len(pool.vocab), len(methods), len(seeds), cfg | dict(curve_images=curve_kw['images_per_class'])):.1f} CPU-minutes")
+    on_cpu = (default_device() if device is None else torch.device(device)).type == 'cpu'
+    grid = scratch_grid(pool, hierarchy, methods, seeds=seeds, cache_dir=cache_dir, device=device,
+                        n_jobs=min(2, os.cpu_count() or 1) if on_cpu and not quick else 1, **cfg)
+    path = Path(cache_dir) / f"scratch-epochs-{_key(pool.label, len(pool), curve_kw)}.json"
+    got = read_json_cache(path, lambda r: isinstance(r, list))
+    if got is not None: return grid, pd.DataFrame(got)
+    cpu_start = time.process_time()
+    curve = epoch_curve(pool, hierarchy, device=device, **curve_kw)
+    curve['cpu_seconds'] = time.process_time() - cpu_start
+    write_json_atomic(path, curve.to_dict('records'))
+    return grid, curve
+
+# %% ../../nbs/07c_experiments_tinyimagenet.ipynb #483d2a2f
+KNOWLEDGE_FREE = ('NCM', 'CE')
+
+def few_shot_vs_baseline(results:pd.DataFrame, # `run_tinyimagenet`'s rows
+                         baselines=KNOWLEDGE_FREE, # methods without knowledge: the better at each split and k is the yardstick
+                         min_gain:float=20., # the goal at k <= 2: top-1 up by this many percent (relative) ...
+                         max_shot_ratio:float=0.5, # ... or the yardstick's top-1 reached with at most this fraction of its shots ...
+                         severity_cut:float=10., # ... and mistake severity cut by at least this many percent
+                        ) -> pd.DataFrame:
+    "Every method against the better knowledge-free method on the same draws: paired differences, paired t-tests, and shots the yardstick needs"
+    rows = []
+    for split, r in results.groupby('split', sort=False):
+        curve = r.groupby(['method', 'k']).top1.mean().unstack('k')
+        envelope = curve.loc[list(baselines)].max()   # the better knowledge-free top-1 at each k
+        wide = r.pivot_table(index=['k', 'draw'], columns='method', values=['top1', 'mistake_severity'])
+        for k, w in wide.groupby(level='k', sort=True):
+            base = curve.loc[list(baselines), k].idxmax()
+            b = w.xs(base, axis=1, level='method')
+            for method in dict.fromkeys(r.method):
+                if method == base: continue
+                m = w.xs(method, axis=1, level='method')
+                d = m - b
+                def p(col): return float(ttest_rel(m[col], b[col]).pvalue) if len(d) >= 2 and d[col].std() > 0 else np.nan
+                top1, severity = m.top1.mean(), m.mistake_severity.mean()
+                needed = float(ce_images_needed(envelope.index, envelope.to_numpy(), top1)[0])   # chapter 7b's interpolation, in shots
+                row = dict(split=split, k=k, method=method, yardstick=base, draws=len(d), top1=top1, d_top1=d.top1.mean(),
+                           gain=100 * (top1 / b.top1.mean() - 1), p_top1=p('top1'), severity=severity,
+                           severity_change=100 * (severity / b.mistake_severity.mean() - 1), p_severity=p('mistake_severity'),
+                           random_mistake=r.random_mistake.iloc[0], yardstick_shots=needed, shot_ratio=k / needed)
+                row['goal'] = bool(k <= 2 and (row['gain'] >= min_gain or row['shot_ratio'] <= max_shot_ratio)
+                                   and row['severity_change'] <= -severity_cut)
+                rows.append(row)
+    return pd.DataFrame(rows)
+
+# %% ../../nbs/07c_experiments_tinyimagenet.ipynb #5514fc5e
+SHOT_CURVE_METHODS = ('NCM', 'CE', 'NCM + relatives', 'NCM + random relatives', 'CE + relatives',
+                      'tree softmax (base nodes)', 'tree softmax (base nodes) [shuffled tree]', 'cosine (one-hot)')
+
+def plot_shot_curves(results:pd.DataFrame, # `run_tinyimagenet`'s rows
+                     methods=SHOT_CURVE_METHODS, # which methods to draw
+                    ):
+    "Top-1 and mistake severity on the novel classes against shots per class (log scale), one column per split"
+    splits = list(dict.fromkeys(results.split))
+    g = results.groupby(['split', 'method', 'k'])[['top1', 'mistake_severity']].mean()
+    fig, axs = plt.subplots(2, len(splits), figsize=(6.5, 5.2), sharex=True, squeeze=False, layout='constrained')
+    for j, split in enumerate(splits):
+        for i, method in enumerate(methods):
+            if (split, method) not in g.index.droplevel('k'): continue
+            d = g.loc[(split, method)]
+            style = dict(color='k', lw=2) if method in KNOWLEDGE_FREE[:1] else dict(color=f'C{i}', ls='--' if 'random' in method or 'shuffled' in method else '-')
+            for row, col in enumerate(['top1', 'mistake_severity']):
+                axs[row, j].plot(d.index, d[col], marker='o', ms=3, label=method if j == 0 and row == 0 else None, **style)
+        axs[1, j].axhline(results[results.split == split].random_mistake.iloc[0], color='grey', ls=':', label='random mistake' if j == 0 else None)
+        axs[0, j].set_title(f'{split} split')
+        axs[1, j].set_xlabel('shots per novel class')
+        axs[1, j].set_xscale('log'); axs[1, j].set_xticks(sorted(results.k.unique()), [str(k) for k in sorted(results.k.unique())])
+    axs[0, 0].set_ylabel('top-1 (%)'); axs[1, 0].set_ylabel('mistake severity')
+    fig.legend(loc='outside lower center', ncol=2, fontsize=9, frameon=False)
+    return fig
+
 # %% ../../nbs/07c_experiments_tinyimagenet.ipynb #ec4f360c
 FEW_SHOT_KS = (1, 2, 5, 10, 20)
 QUICK = dict(n_base=20, n_novel=10, train_per_class=60, val_per_class=20, epochs=2, widths=(16, 32, 64), ks=(1, 5), draws=1)
@@ -410,7 +682,6 @@ IMAGES_PER_CPU_SECOND = {(16, 32, 64): 190, (32, 64, 128): 110}   # backbone tra
 HEAD_CPU_SECONDS = 1.0   # one few-shot head, fitted and scored (measured: 0.01 to 1.6 s on 100 novel classes)
 BASE_HEADS_CPU_SECONDS = 30   # the base-trained heads a split's borrowing methods share, once (measured: about 25 s)
 
-def _key(*parts) -> str: return hashlib.md5(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 def tinyimagenet_data(data:str|Path|None=None, # folder or archive of the release; None: $HIERLEARN_TINYIMAGENET
                       n_classes:int|None=None, # the first classes of a seeded permutation; None: all
@@ -483,8 +754,9 @@ def run_tinyimagenet(out:Path, # folder for the CSV files and the per-draw cache
                      data:str|Path|None=None, # folder or archive of the release; None: $HIERLEARN_TINYIMAGENET (quick: a fixture)
                      splits:tuple=SPLITS, # which base/novel splits
                      methods=None, # few-shot methods; None: all, and the controls
+                     scratch:bool=True, # also train from scratch on all classes (`run_scratch`), CE against the two best losses of the few-shot grid
                     ) -> pd.DataFrame:
-    "Few-shot learning on Tiny ImageNet: a backbone per split on the base classes, every method on k shots of the novel ones (and NCM over all classes); writes tinyimagenet_*.csv"
+    "Few-shot learning on Tiny ImageNet (a backbone per split on the base classes, every method on k shots of the novel ones, NCM over all classes), then training from scratch; writes tinyimagenet_*.csv"
     for s in splits: check_choice(s, SPLITS, 'split')
     methods = list(FEW_SHOT_METHODS) + list(FEW_SHOT_CONTROLS) if methods is None else list(methods)
     for m in methods: _method_spec(m)
@@ -536,67 +808,13 @@ def run_tinyimagenet(out:Path, # folder for the CSV files and the per-draw cache
                        hd5=('hd@5', 'mean'), draws=('draw', 'nunique')).reset_index())
     timing = pd.DataFrame([dict(split=s, **backbone_timing(cache, labels, is_val, h, classes, s, seed, cfg, source),
                                 head_cpu_minutes=res[res.split == s].cpu_seconds.sum() / 60) for s in splits])
-    save_outputs(out, 'tinyimagenet', {'results.csv': res, 'summary.csv': summary, 'generalized.csv': pd.DataFrame(generalized), 'timing.csv': timing}, verbose=False)
-    print(f"{len(res)} rows in {(time.perf_counter() - start) / 60:.1f} min ({(time.process_time() - cpu_start) / 60:.1f} CPU-minutes; "
-          f"cached draws cost nothing); wrote {out}/: tinyimagenet_results.csv, tinyimagenet_summary.csv,\n  tinyimagenet_generalized.csv, tinyimagenet_timing.csv")
+    outputs = {'results.csv': res, 'summary.csv': summary, 'generalized.csv': pd.DataFrame(generalized), 'timing.csv': timing}
+    if scratch:
+        pool = ArrayPool(images, labels, is_val, classes, label)
+        outputs['scratch.csv'], outputs['epochs.csv'] = run_scratch(pool, h, best_scratch_losses(res), cache, quick, seed, device)
+        outputs['scratch_vs_ce.csv'] = paired_vs_ce(outputs['scratch.csv'])
+    save_outputs(out, 'tinyimagenet', outputs, verbose=False)
+    print(f"{len(res)} few-shot rows in {(time.perf_counter() - start) / 60:.1f} min ({(time.process_time() - cpu_start) / 60:.1f} CPU-minutes of "
+          f"this process; cached runs cost nothing)")
+    print(textwrap.fill(f"wrote {out}/: {', '.join('tinyimagenet_' + k for k in outputs)}", 100, subsequent_indent='  '))
     return res
-
-# %% ../../nbs/07c_experiments_tinyimagenet.ipynb #483d2a2f
-KNOWLEDGE_FREE = ('NCM', 'CE')
-
-def few_shot_vs_baseline(results:pd.DataFrame, # `run_tinyimagenet`'s rows
-                         baselines=KNOWLEDGE_FREE, # methods without knowledge: the better at each split and k is the yardstick
-                         min_gain:float=20., # the goal at k <= 2: top-1 up by this many percent (relative) ...
-                         max_shot_ratio:float=0.5, # ... or the yardstick's top-1 reached with at most this fraction of its shots ...
-                         severity_cut:float=10., # ... and mistake severity cut by at least this many percent
-                        ) -> pd.DataFrame:
-    "Every method against the better knowledge-free method on the same draws: paired differences, paired t-tests, and shots the yardstick needs"
-    rows = []
-    for split, r in results.groupby('split', sort=False):
-        curve = r.groupby(['method', 'k']).top1.mean().unstack('k')
-        envelope = curve.loc[list(baselines)].max()   # the better knowledge-free top-1 at each k
-        wide = r.pivot_table(index=['k', 'draw'], columns='method', values=['top1', 'mistake_severity'])
-        for k, w in wide.groupby(level='k', sort=True):
-            base = curve.loc[list(baselines), k].idxmax()
-            b = w.xs(base, axis=1, level='method')
-            for method in dict.fromkeys(r.method):
-                if method == base: continue
-                m = w.xs(method, axis=1, level='method')
-                d = m - b
-                def p(col): return float(ttest_rel(m[col], b[col]).pvalue) if len(d) >= 2 and d[col].std() > 0 else np.nan
-                top1, severity = m.top1.mean(), m.mistake_severity.mean()
-                needed = float(ce_images_needed(envelope.index, envelope.to_numpy(), top1)[0])   # chapter 7b's interpolation, in shots
-                row = dict(split=split, k=k, method=method, yardstick=base, draws=len(d), top1=top1, d_top1=d.top1.mean(),
-                           gain=100 * (top1 / b.top1.mean() - 1), p_top1=p('top1'), severity=severity,
-                           severity_change=100 * (severity / b.mistake_severity.mean() - 1), p_severity=p('mistake_severity'),
-                           random_mistake=r.random_mistake.iloc[0], yardstick_shots=needed, shot_ratio=k / needed)
-                row['goal'] = bool(k <= 2 and (row['gain'] >= min_gain or row['shot_ratio'] <= max_shot_ratio)
-                                   and row['severity_change'] <= -severity_cut)
-                rows.append(row)
-    return pd.DataFrame(rows)
-
-# %% ../../nbs/07c_experiments_tinyimagenet.ipynb #5514fc5e
-SHOT_CURVE_METHODS = ('NCM', 'CE', 'NCM + relatives', 'NCM + random relatives', 'CE + relatives',
-                      'tree softmax (base nodes)', 'tree softmax (base nodes) [shuffled tree]', 'cosine (one-hot)')
-
-def plot_shot_curves(results:pd.DataFrame, # `run_tinyimagenet`'s rows
-                     methods=SHOT_CURVE_METHODS, # which methods to draw
-                    ):
-    "Top-1 and mistake severity on the novel classes against shots per class (log scale), one column per split"
-    splits = list(dict.fromkeys(results.split))
-    g = results.groupby(['split', 'method', 'k'])[['top1', 'mistake_severity']].mean()
-    fig, axs = plt.subplots(2, len(splits), figsize=(6.5, 5.2), sharex=True, squeeze=False, layout='constrained')
-    for j, split in enumerate(splits):
-        for i, method in enumerate(methods):
-            if (split, method) not in g.index.droplevel('k'): continue
-            d = g.loc[(split, method)]
-            style = dict(color='k', lw=2) if method in KNOWLEDGE_FREE[:1] else dict(color=f'C{i}', ls='--' if 'random' in method or 'shuffled' in method else '-')
-            for row, col in enumerate(['top1', 'mistake_severity']):
-                axs[row, j].plot(d.index, d[col], marker='o', ms=3, label=method if j == 0 and row == 0 else None, **style)
-        axs[1, j].axhline(results[results.split == split].random_mistake.iloc[0], color='grey', ls=':', label='random mistake' if j == 0 else None)
-        axs[0, j].set_title(f'{split} split')
-        axs[1, j].set_xlabel('shots per novel class')
-        axs[1, j].set_xscale('log'); axs[1, j].set_xticks(sorted(results.k.unique()), [str(k) for k in sorted(results.k.unique())])
-    axs[0, 0].set_ylabel('top-1 (%)'); axs[1, 0].set_ylabel('mistake severity')
-    fig.legend(loc='outside lower center', ncol=2, fontsize=9, frameon=False)
-    return fig
