@@ -6,7 +6,7 @@ Docs: https://hierlearn.github.io/hierlearn/experiments_tinyimagenet.html.md"""
 
 # %% ../../nbs/07c_experiments_tinyimagenet.ipynb #db973518
 from __future__ import annotations
-import hashlib, json, os, textwrap, time
+import copy, hashlib, json, os, textwrap, time
 from functools import partial
 from pathlib import Path
 import numpy as np, pandas as pd
@@ -31,7 +31,7 @@ from ..data import TINYIMAGENET_ENV, load_tiny_imagenet, load_images, write_tiny
 from ..hierarchy import Hierarchy, tiny_imagenet_hierarchy
 from ..ingrain import hier_loss, n_outputs, hier_evaluate, mistake_severity, Top1Error, MistakeSeverity
 from ..hier_sampling import SiblingSMOTE
-from ..longtail import ImageTensors, ImageTensorDL, PadCropFlip, FIXTURE_DATA, small_resnet, image_dls, epoch_repeats
+from ..longtail import ImageTensors, ImageTensorDL, PadCropFlip, FIXTURE_DATA, small_resnet, image_dls, epoch_repeats, ImagePool
 from .images import (ce_images_needed, IMAGE_METHODS, train_and_score, image_learner, _run_seed, _subset, _test_subset,
                                          _split_value, _slug, paired_vs_ce)
 
@@ -407,8 +407,8 @@ def generalized_draw(task:FewShotTask, # the cached features and base-class know
     return rows
 
 # %% ../../nbs/07c_experiments_tinyimagenet.ipynb #81ebd7b6
-class ArrayPool:
-    "Images held in memory, with class codes and a test mask: what chapter 5a's `image_dls` reads (like its `ImagePool`)"
+class ArrayPool(ImagePool):
+    "Chapter 5a's `ImagePool` for images already in memory: class codes, a test mask, tensors by position"
     def __init__(self, images:np.ndarray, # N×S×S×3 uint8 images
                  labels, # the class of every image
                  is_test, # True for test (validation) images
@@ -421,27 +421,18 @@ class ArrayPool:
         unknown = sorted(set(labels) - set(classes))
         if unknown: raise ValueError(f"labels not among the classes: {unknown[:5]}")
         code = {c: i for i, c in enumerate(classes)}
+        self.root, self.label, self.vocab = None, label, classes
         self.images = torch.from_numpy(np.ascontiguousarray(np.asarray(images, dtype=np.uint8).transpose(0, 3, 1, 2)))
         self.y = np.array([code[c] for c in labels], dtype=np.int64)
-        self.is_test, self.vocab, self.label = np.asarray(is_test, dtype=bool), classes, label
+        self.is_test, self._loaded = np.asarray(is_test, dtype=bool), np.ones(len(labels), dtype=bool)   # nothing left to decode
 
-    def __len__(self): return len(self.y)
     def __repr__(self): return f"ArrayPool({self.label}: {(~self.is_test).sum():,} training and {self.is_test.sum():,} test images, {len(self.vocab)} classes)"
-
-    def positions(self, test:bool) -> np.ndarray:
-        "Positions of the training (test=False) or test images"
-        return np.flatnonzero(self.is_test == test)
-
-    def tensors(self, idx) -> tuple:
-        "The images (N×3×S×S uint8) and class codes at positions `idx`"
-        idx = np.asarray(idx, dtype=np.int64)
-        return self.images[torch.from_numpy(idx)], torch.from_numpy(self.y[idx])
 
     def subset(self, idx) -> ArrayPool:
         "A pool of the images at positions `idx` only (what one run needs, cheap to hand to a worker process)"
         idx = np.asarray(idx, dtype=np.int64)
-        pool = ArrayPool.__new__(ArrayPool)
-        pool.images, pool.y, pool.is_test, pool.vocab, pool.label = self.images[torch.from_numpy(idx)], self.y[idx], self.is_test[idx], self.vocab, self.label
+        pool = copy.copy(self)
+        pool.images, pool.y, pool.is_test, pool._loaded = self.images[torch.from_numpy(idx)], self.y[idx], self.is_test[idx], self._loaded[idx]
         return pool
 
 # %% ../../nbs/07c_experiments_tinyimagenet.ipynb #923e0910
@@ -572,8 +563,8 @@ def plot_epoch_curve(curve:pd.DataFrame, # from `epoch_curve`
 
 # %% ../../nbs/07c_experiments_tinyimagenet.ipynb #3c21f3bb
 SCRATCH_IMAGES_PER_CPU_SECOND = 690   # training images per CPU-second of chapter 7b's ResNet-8 (16/32/64) at 32 px on one thread (its grid's median)
-SCRATCH_FULL = dict(regimes=SCRATCH_REGIMES, head=100, epochs=15, min_epoch=1000, curve_images=25, curve_test_per_class=20)
-SCRATCH_QUICK = dict(regimes=(('balanced', 5), ('long-tailed', 10)), head=10, epochs=1, min_epoch=64, curve_images=5, curve_test_per_class=None)
+SCRATCH_FULL = dict(regimes=SCRATCH_REGIMES, head=100, epochs=15, min_epoch=1000, curve_images=25, curve_epochs=15, curve_test_per_class=20)
+SCRATCH_QUICK = dict(regimes=(('balanced', 5), ('long-tailed', 10)), head=10, epochs=1, min_epoch=64, curve_images=5, curve_epochs=2, curve_test_per_class=None)
 
 def scratch_projected_cpu_minutes(n_classes:int, # classes trained on
                                   n_methods:int, # methods per regime and seed
@@ -598,7 +589,7 @@ def run_scratch(pool:ArrayPool, # every image, all classes
     "Training from scratch: `scratch_grid` and CE's `epoch_curve`, each read back from `cache_dir` when done before"
     cfg = dict(SCRATCH_QUICK if quick else SCRATCH_FULL)
     curve_kw = dict(images_per_class=cfg.pop('curve_images'), test_per_class=cfg.pop('curve_test_per_class'), seed=seed,
-                    epochs=cfg['epochs'] + 1 if quick else cfg['epochs'], min_epoch=cfg['min_epoch'])
+                    epochs=cfg.pop('curve_epochs'), min_epoch=cfg['min_epoch'])
     seeds, methods = (seed,) if quick else (seed, seed + 1, seed + 2), scratch_methods(best)
     print(f"from scratch on all {len(pool.vocab)} classes: {', '.join(methods)} × {len(seeds)} seeds; "
           f"projected {scratch_projected_cpu_minutes(len(pool.vocab), len(methods), len(seeds), cfg | dict(curve_images=curve_kw['images_per_class'])):.1f} CPU-minutes")
