@@ -23,7 +23,7 @@ make an epoch slower.
 
 Without `--data` it writes a synthetic CIFAR-format fixture (`write_cifar_fixture`) to a temporary folder: throughput
 depends on the image size and count, not on what the images show. Results go to
-benchmarks/results/longtail_throughput.csv, one set of rows per (device, card, mode); other rows are kept.
+benchmarks/results/longtail_throughput.csv (or `--out`), one set of rows per (device, card, mode); other rows are kept.
 """
 import argparse, datetime, os, platform, tempfile, time, warnings
 from functools import partial
@@ -105,6 +105,7 @@ def main():
     p.add_argument('--threads', type=int, default=1, help='CPU threads for torch on the CPU (default 1)')
     p.add_argument('--batch-size', type=int, default=128, help='batch size (default 128, the recipe\'s)')
     p.add_argument('--epochs', type=int, default=None, help='timed epochs per configuration and round (default 4; quick: 2)')
+    p.add_argument('--out', type=Path, default=RESULTS, help=f'the CSV to write (default {RESULTS})')
     a = p.parse_args()
     device = torch.device(a.device or ('cuda' if torch.cuda.is_available() else 'cpu'))
     if device.type == 'cuda' and not torch.cuda.is_available(): p.error('--device cuda, but torch sees no CUDA GPU')
@@ -146,14 +147,14 @@ def main():
     res = res.assign(data=data_desc, threads=a.threads if device.type == 'cpu' else None, load_avg=round(os.getloadavg()[0], 2),
                      cpus=os.cpu_count(), torch=torch.__version__,
                      when=datetime.datetime.now().strftime('%Y-%m-%d %H:%M'))
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    if RESULTS.exists():
-        old = pd.read_csv(RESULTS)
+    a.out.parent.mkdir(parents=True, exist_ok=True)
+    if a.out.exists():
+        old = pd.read_csv(a.out)
         res = pd.concat([old[~((old.device == device.type) & (old.card == card) & (old['mode'] == mode))], res], ignore_index=True)
-    write_atomic(RESULTS, lambda p: res.to_csv(p, index=False))
+    write_atomic(a.out, lambda p: res.to_csv(p, index=False))
     print(res[res.card == card][['path', 'method', 'precision', 'channels_last', 'images_per_s', 'ratio_to_ce', 'fastai_to_plain']]
           .round(3).to_string(index=False))
-    print(f'wrote {RESULTS}')
+    print(f'wrote {a.out}')
 
 
 if __name__ == '__main__':

@@ -1,4 +1,4 @@
-"""The long-tailed CIFAR benchmark of Cao et al. 2019 as a fastai pipeline: ResNet-32, the LDAM-DRW recipe, every loss of chapter 5, data and augmentation on the GPU, mixed precision, channels-last, several GPUs through Accelerate, and a throughput benchmark.
+"""The long-tailed CIFAR and Tiny ImageNet benchmarks of Cao et al. 2019 as a fastai pipeline: ResNet-32 (ResNet-18 at 64 px), the LDAM-DRW recipe, every loss of chapter 5, data and augmentation on the GPU, mixed precision, channels-last, several GPUs through Accelerate, and a throughput benchmark.
 
 Docs: https://hierlearn.github.io/hierlearn/longtail.html.md"""
 
@@ -30,14 +30,16 @@ with quiet_fastai():
     from fastai.callback.schedule import ParamScheduler
     from fastai.callback.channelslast import ChannelsLast
     from fastai.callback.fp16 import MixedPrecision
-from .data import load_cifar, cifar_path, read_images, make_long_tail, CIFAR10_CLASSES, CIFAR100_COARSE, CIFAR_ENV
+from .data import load_cifar, cifar_path, read_images, load_tiny_imagenet, load_images, make_long_tail, CIFAR10_CLASSES, CIFAR100_COARSE, CIFAR_ENV
 from .losses import ClassBalancedLoss, LDAMLoss, DRWCallback, LogitAdjustedLoss, BalancedSoftmaxLoss, ShotAccuracy
 
 # %% auto #0
-__all__ = ['LONGTAIL_METHODS', 'LONGTAIL_ANCHORS', 'FIXTURE_DATA', 'CIFAR_MEAN', 'CIFAR_STD', 'JPEG_LABEL', 'write_cifar_fixture',
-           'use_fixture', 'pad_crop_flip', 'PadCropFlip', 'ImageTensors', 'ImageTensorDL', 'cifar_lt_dls', 'BasicBlock',
-           'NormedLinear', 'resnet32', 'ImagePool', 'epoch_repeats', 'image_dls', 'small_resnet', 'WarmupStepSchedule',
-           'longtail_loss', 'training_precision', 'longtail_learner', 'PhaseTimerCallback']
+__all__ = ['LONGTAIL_METHODS', 'LONGTAIL_ANCHORS', 'FIXTURE_DATA', 'CIFAR_MEAN', 'CIFAR_STD', 'TINYIMAGENET_MEAN',
+           'TINYIMAGENET_STD', 'JPEG_LABEL', 'write_cifar_fixture', 'use_fixture', 'pad_crop_flip', 'PadCropFlip',
+           'ImageTensors', 'ImageTensorDL', 'long_tailed_dls', 'cifar_lt_dls', 'BasicBlock', 'NormedLinear', 'resnet32',
+           'tinyimagenet_lt_dls', 'resnet18_body', 'resnet18', 'tinyimagenet_schedule', 'ImagePool', 'epoch_repeats',
+           'image_dls', 'small_resnet', 'WarmupStepSchedule', 'longtail_loss', 'training_precision', 'longtail_learner',
+           'PhaseTimerCallback']
 
 # %% ../nbs/05a_longtail.ipynb #c57ffb42
 LONGTAIL_METHODS = ('ce', 'focal', 'cb_focal', 'ldam_drw', 'logit_adjusted', 'balanced_softmax')
@@ -53,6 +55,11 @@ LONGTAIL_ANCHORS = pd.DataFrame(
         ('balanced_softmax', 'Ren et al. 2020 (stronger augmentation)', (83.1, 90.9, 50.3, 63.1))]
      for (d, r), v in zip([('cifar10', 100), ('cifar10', 10), ('cifar100', 100), ('cifar100', 10)], vals)],
     columns=['method', 'dataset', 'imbalance_ratio', 'top1', 'source'])
+_CAO_TINY = 'Cao et al. 2019, Table 4 (ResNet-18, 120 epochs; 100 − their top-1 error)'
+LONGTAIL_ANCHORS = pd.concat([LONGTAIL_ANCHORS, pd.DataFrame(
+    [('ce', 'tinyimagenet', 100, 33.81, _CAO_TINY), ('ce', 'tinyimagenet', 10, 49.67, _CAO_TINY),
+     ('ldam_drw', 'tinyimagenet', 100, 37.47, _CAO_TINY), ('ldam_drw', 'tinyimagenet', 10, 52.78, _CAO_TINY)],
+    columns=LONGTAIL_ANCHORS.columns)], ignore_index=True)
 
 # %% ../nbs/05a_longtail.ipynb #a1929550
 def _fixture_image(k:int, n_classes:int, rng:np.random.Generator) -> np.ndarray:
@@ -91,12 +98,14 @@ FIXTURE_DATA = 'generated fixture'   # the `data` of every result an image exper
 
 def use_fixture(quick:bool, # a quick run (`--quick`)
                 data:str|Path|None=None, # the folder or archive the caller gave (`--data`)
+                env:str=CIFAR_ENV, # the environment variable that points at the data
                ) -> bool:
-    "Whether an image experiment runs on the generated fixture: only a quick run given no data, neither `data` nor $HIERLEARN_CIFAR"
-    return quick and data is None and not os.environ.get(CIFAR_ENV)
+    "Whether an image experiment runs on the generated fixture: only a quick run given no data, neither `data` nor the variable `env` (default $HIERLEARN_CIFAR)"
+    return quick and data is None and not os.environ.get(env)
 
 # %% ../nbs/05a_longtail.ipynb #9ee1be8a
 CIFAR_MEAN, CIFAR_STD = (0.4914, 0.4822, 0.4465), (0.2023, 0.1994, 0.2010)   # as in kaidic/LDAM-DRW's cifar_train.py
+TINYIMAGENET_MEAN, TINYIMAGENET_STD = (0.480, 0.448, 0.398), (0.277, 0.269, 0.282)   # Tiny ImageNet's training images, per channel
 
 def pad_crop_flip(x:torch.Tensor, # a batch of images, N×C×H×W
                   pad:int=4, # zero padding on every side; the crop shifts by up to `pad` pixels
@@ -160,6 +169,38 @@ def _locate(source, data) -> tuple[Path, str]:
     folders = {p.name for p in (root/'train').iterdir() if p.is_dir()}
     return root, ('cifar10' if folders <= set(CIFAR10_CLASSES) else 'cifar100')
 
+def long_tailed_dls(images_of, # positions -> N×H×W×3 uint8 images (decoded only for the positions asked for)
+                    codes, # the class code of every image
+                    is_test, # True for the (balanced) test images, the validation set
+                    vocab:list, # the class names, in code order
+                    imbalance_ratio:float=100, # ρ: largest training class over smallest
+                    profile:str='exp', # 'exp' (exponential) or 'step', see `make_long_tail`
+                    batch_size:int=128, # training batch size
+                    seed:int=0, # seed of the long-tailed subset and of the shuffling
+                    device=None, # where images, batches and augmentation live; None: CUDA when available, else CPU
+                    valid_batch_size:int|None=None, # validation batch size; None: 4 × `batch_size`
+                    stats:tuple=(CIFAR_MEAN, CIFAR_STD), # per-channel means and standard deviations to normalise with
+                    pad:int=4, # `PadCropFlip`'s padding
+                    root:Path|None=None, # where the images came from (named in errors, the `DataLoaders`' path)
+                   ) -> DataLoaders:
+    "fastai `DataLoaders` of a long-tailed subset of the training images and all the test images, in device memory"
+    codes, is_test = np.asarray(codes, dtype=np.int64), np.asarray(is_test, dtype=bool)
+    trn, val = np.flatnonzero(~is_test), np.flatnonzero(is_test)
+    untrained = sorted(set(codes[val]) - set(codes[trn]))
+    if untrained: raise ValueError(f"classes {[vocab[c] for c in untrained]} have test images but no training images in {root}")
+    if len(val) == 0: raise ValueError(f"{root} holds no test images: the balanced test set is what the long tail is judged on")
+    lt = trn[make_long_tail(codes[trn], imbalance_ratio, profile=profile, random_state=seed)]
+    device = default_device() if device is None else torch.device(device)
+    def tensors(idx, split_idx):
+        images = torch.from_numpy(np.asarray(images_of(idx))).permute(0, 3, 1, 2).contiguous()
+        return ImageTensors(images.to(device), torch.from_numpy(codes[idx]).to(device), vocab, split_idx)
+    tfms = [IntToFloatTensor(), PadCropFlip(pad), Normalize.from_stats(*stats, cuda=False)]
+    train = ImageTensorDL(tensors(lt, 0), bs=batch_size, shuffle=True, drop_last=False, after_batch=tfms, device=device)
+    train.rng.seed(seed)
+    train.n_inp   # fastai's first look at a batch's types crops one item at random: here, not inside whichever training run comes first
+    valid = ImageTensorDL(tensors(val, 1), bs=valid_batch_size or 4 * batch_size, shuffle=False, after_batch=tfms, device=device)
+    return DataLoaders(train, valid, path=root, device=device)
+
 def cifar_lt_dls(source:str|Path='cifar10', # 'cifar10', 'cifar100' (see `cifar_path`) or an unpacked CIFAR folder
                  imbalance_ratio:float=100, # ρ: largest training class over smallest
                  profile:str='exp', # 'exp' (exponential) or 'step', see `make_long_tail`
@@ -175,22 +216,9 @@ def cifar_lt_dls(source:str|Path='cifar10', # 'cifar10', 'cifar100' (see `cifar_
     present = set(df.fine)
     vocab = [c for c in (CIFAR10_CLASSES if name == 'cifar10' else sorted(CIFAR100_COARSE)) if c in present]
     codes = df.fine.map({c: i for i, c in enumerate(vocab)}).to_numpy(dtype=np.int64)
-    is_test = df.is_valid.to_numpy()
-    trn, val = np.flatnonzero(~is_test), np.flatnonzero(is_test)
-    untrained = sorted(set(codes[val]) - set(codes[trn]))
-    if untrained: raise ValueError(f"classes {[vocab[c] for c in untrained]} have test images but no training images in {root}")
-    if len(val) == 0: raise ValueError(f"{root}/test holds no images: the balanced test set is what the long tail is judged on")
-    lt = trn[make_long_tail(codes[trn], imbalance_ratio, profile=profile, random_state=seed)]
-    device = default_device() if device is None else torch.device(device)
-    def tensors(idx, split_idx):
-        images = torch.from_numpy(read_images(root, df.fname.to_numpy()[idx])).permute(0, 3, 1, 2).contiguous()
-        return ImageTensors(images.to(device), torch.from_numpy(codes[idx]).to(device), vocab, split_idx)
-    tfms = [IntToFloatTensor(), PadCropFlip(4), Normalize.from_stats(CIFAR_MEAN, CIFAR_STD, cuda=False)]
-    train = ImageTensorDL(tensors(lt, 0), bs=batch_size, shuffle=True, drop_last=False, after_batch=tfms, device=device)
-    train.rng.seed(seed)
-    train.n_inp   # fastai's first look at a batch's types crops one item at random: here, not inside whichever training run comes first
-    valid = ImageTensorDL(tensors(val, 1), bs=valid_batch_size or 4 * batch_size, shuffle=False, after_batch=tfms, device=device)
-    return DataLoaders(train, valid, path=root, device=device)
+    return long_tailed_dls(lambda idx: read_images(root, df.fname.to_numpy()[idx]), codes, df.is_valid.to_numpy(), vocab, imbalance_ratio,
+                           profile, batch_size, seed, device, valid_batch_size, (CIFAR_MEAN, CIFAR_STD), 4, root)
+
 
 # %% ../nbs/05a_longtail.ipynb #a3d5b755
 class _ZeroPadShortcut(nn.Module):
@@ -235,6 +263,43 @@ def resnet32(n_classes:int=10, # number of outputs
     for m in model.modules():
         if isinstance(m, (nn.Conv2d, nn.Linear)): nn.init.kaiming_normal_(m.weight)
     return model
+
+# %% ../nbs/05a_longtail.ipynb #7b95cc4f
+def tinyimagenet_lt_dls(data:str|Path|None=None, # Tiny ImageNet's folder or archive; None: $HIERLEARN_TINYIMAGENET, else the download
+                        imbalance_ratio:float=100, # ρ: largest training class over smallest
+                        size:int=64, # image side: 64 as released, 32 for ImageNet32-style downsampling
+                        profile:str='exp', # 'exp' (exponential) or 'step', see `make_long_tail`
+                        batch_size:int=128, # training batch size
+                        seed:int=0, # seed of the long-tailed subset and of the shuffling
+                        device=None, # where images, batches and augmentation live; None: CUDA when available, else CPU
+                        valid_batch_size:int|None=None, # validation batch size; None: 4 × `batch_size`
+                       ) -> DataLoaders:
+    "fastai `DataLoaders` of Tiny-ImageNet-LT (training, class 0 the largest, in wnids.txt's order) and the 10,000 validation images, in device memory"
+    df = load_tiny_imagenet(data, split='all', size=size)
+    vocab = list(dict.fromkeys(df.label))
+    codes = df.label.map({c: i for i, c in enumerate(vocab)}).to_numpy(dtype=np.int64)
+    images = load_images(df)   # decoded once, cached beside the data
+    return long_tailed_dls(lambda idx: images[idx], codes, df.is_valid.to_numpy(), vocab, imbalance_ratio, profile, batch_size, seed, device,
+                           valid_batch_size, (TINYIMAGENET_MEAN, TINYIMAGENET_STD), size // 8, df.attrs['path'])
+
+def resnet18_body() -> nn.Sequential:
+    "torchvision's ResNet-18 without its classifier, with a 3×3 stride-1 stem for 64-pixel images; 512 features"
+    from torchvision.models import resnet18 as torchvision_resnet18
+    net = torchvision_resnet18(num_classes=1)
+    net.conv1 = nn.Conv2d(3, 64, 3, 1, 1, bias=False)
+    nn.init.kaiming_normal_(net.conv1.weight, mode='fan_out', nonlinearity='relu')   # torchvision's initialisation of its stem
+    return nn.Sequential(*list(net.children())[:-1], nn.Flatten())
+
+def resnet18(n_classes:int=200, # number of outputs
+             normed:bool=False, # a `NormedLinear` (cosine) classifier, as LDAM needs, instead of `nn.Linear`
+            ) -> nn.Sequential:
+    "ResNet-18 for 64×64 images (`resnet18_body`) with a linear or cosine classifier"
+    return nn.Sequential(*resnet18_body(), NormedLinear(512, n_classes) if normed else nn.Linear(512, n_classes))
+
+def tinyimagenet_schedule(epochs:int=120, # length of the run
+                         ) -> dict:
+    "Cao et al.'s Tiny ImageNet schedule scaled to `epochs` for `fit_warmup_step`: no warm-up, ÷ 10 at 75 % of the run (epoch 90 of 120)"
+    return dict(warmup=0, milestones=(max(1, epochs * 3 // 4),), gamma=0.1)
 
 # %% ../nbs/05a_longtail.ipynb #ff3e4a21
 JPEG_LABEL = 'CIFAR-10 (JPEG)'   # the label of results on the JPEG re-encoding of CIFAR-10
@@ -282,6 +347,7 @@ def image_dls(pool:ImagePool, # the images
               min_epoch:int=1000, # an epoch draws at least this many images: a small set is repeated (shuffled) to fill it
               device=None, # where images and batches live; None: CUDA when available
               stats:tuple=(CIFAR_MEAN, CIFAR_STD), # the per-channel means and standard deviations images are normalised with
+              pad:int=4, # `PadCropFlip`'s padding (an eighth of the side: 4 at 32 px, 8 at 64)
              ) -> DataLoaders:
     "fastai `DataLoaders` in device memory: flip-and-crop augmented training batches, the test set as validation"
     device = default_device() if device is None else torch.device(device)
@@ -291,7 +357,7 @@ def image_dls(pool:ImagePool, # the images
     def ds(idx, split_idx):
         x, y = pool.tensors(idx)
         return ImageTensors(x.to(device), y.to(device), pool.vocab, split_idx)
-    tfms = [IntToFloatTensor(), PadCropFlip(4), Normalize.from_stats(*stats, cuda=False)]
+    tfms = [IntToFloatTensor(), PadCropFlip(pad), Normalize.from_stats(*stats, cuda=False)]
     train = ImageTensorDL(ds(np.tile(train_idx, reps), 0), bs=min(batch_size, len(train_idx) * reps), shuffle=True, drop_last=False,
                           after_batch=tfms, device=device)
     train.n_inp   # fastai's first look at a batch's types draws a crop: here, once, not inside whichever run comes first
@@ -388,7 +454,8 @@ def training_precision(precision:str|None, # 'fp32', 'fp16' or 'bf16'; None: the
 # %% ../nbs/05a_longtail.ipynb #a7df7a43
 def longtail_learner(dls:DataLoaders, # from `cifar_lt_dls` (its training set knows its class counts)
                      method:str='ce', # one of `LONGTAIL_METHODS`
-                     epochs:int=200, # length of the run; LDAM-DRW re-weights from 80 % of it on (epoch 160 of 200)
+                     epochs:int=200, # length of the run
+                     drw_epoch:int|None=None, # LDAM-DRW re-weights from this epoch on; None: 80 % of `epochs` (160 of 200)
                      lr:float=0.1, # peak learning rate (`fit_warmup_step` warms up to it)
                      momentum:float=0.9, # SGD momentum
                      wd:float=2e-4, # L2 weight decay on every parameter
@@ -396,18 +463,21 @@ def longtail_learner(dls:DataLoaders, # from `cifar_lt_dls` (its training set kn
                      channels_last:bool|None=None, # channels-last model memory format; None: on CUDA only
                      many:int=100, # more training images than this: many-shot
                      few:int=20, # fewer than this: few-shot
+                     arch:str|None=None, # 'resnet32' or 'resnet18'; None: ResNet-32 for images up to 32 pixels, ResNet-18 above
                      **kwargs, # passed to `Learner`, e.g. `cbs`, `path`
                     ) -> Learner:
-    "A fastai `Learner` with ResNet-32 and `method`'s loss, optimiser, metrics and precision; train it with `fit_warmup_step`"
+    "A fastai `Learner` with ResNet-32 (or ResNet-18) and `method`'s loss, optimiser, metrics and precision; train it with `fit_warmup_step`"
     counts = getattr(dls.train_ds, 'class_counts', None)
     if counts is None: raise TypeError("dls must come from `cifar_lt_dls` (its training set gives the class counts the losses need)")
     loss = longtail_loss(method, counts)
     device = torch.device(dls.device) if dls.device is not None else default_device()
     precision = training_precision(precision, device)
     cbs = L(kwargs.pop('cbs', None))
-    if method == 'ldam_drw': cbs.append(DRWCallback(drw_epoch=max(1, epochs * 4 // 5), beta=0.9999))
+    if method == 'ldam_drw': cbs.append(DRWCallback(drw_epoch=max(1, epochs * 4 // 5) if drw_epoch is None else drw_epoch, beta=0.9999))
     metrics = [accuracy] + [ShotAccuracy(counts, shot, many=many, few=few) for shot in ('many', 'medium', 'few')]
-    model = resnet32(len(dls.vocab), normed=method == 'ldam_drw').to(device)
+    arch = arch or ('resnet32' if dls.train_ds.images.shape[-1] <= 32 else 'resnet18')
+    check_choice(arch, ('resnet32', 'resnet18'), 'arch')
+    model = (resnet32 if arch == 'resnet32' else resnet18)(len(dls.vocab), normed=method == 'ldam_drw').to(device)
     learn = Learner(dls, model, loss_func=loss, opt_func=partial(OptimWrapper, opt=partial(torch.optim.SGD, momentum=momentum)), lr=lr, wd=wd,
                     wd_bn_bias=True, metrics=metrics, cbs=cbs, **kwargs)
     if precision != 'fp32': learn.add_cb(MixedPrecision(amp_mode=precision))

@@ -53,7 +53,7 @@ def test_misspelt_experiment_gets_did_you_mean():
     r = hierlearn_cli("run", "hierachy")
     assert r.returncode == 1
     assert " ".join(r.stderr.split()) == ("hierlearn: Unknown experiment 'hierachy'. Did you mean 'hierarchy'? "
-                                          "Valid choices: 'credit', 'samplers', 'generative', 'longtail', 'hierarchy', 'images', 'tinyimagenet'.")
+                                          "Valid choices: 'credit', 'samplers', 'generative', 'longtail', 'hierarchy', 'images', 'tinyimagenet', 'tinyimagenet-resnet18'.")
     assert max(map(len, lines(r.stderr))) <= COLUMNS
 
 
@@ -74,7 +74,7 @@ BAD = [
     (("run", "longtail", "--epochs", "two"), None, "argument --epochs: must be a whole number, got 'two'"),
     (("run", "longtail", "--ratio", "1"), None, "argument --ratio: must be larger than 1, got 1"),
     (("run", "credit", "--ratio", "10"), None, "--ratio is an option of `hierlearn run longtail`, not of `credit`"),
-    (("run", "credit", "--data", "{empty}"), None, "--data is an option of `hierlearn run longtail`, `hierlearn run images` and `hierlearn run tinyimagenet`, not of `credit`"),
+    (("run", "credit", "--data", "{empty}"), None, "--data is an option of `hierlearn run longtail`, `hierlearn run images`, `hierlearn run tinyimagenet` and `hierlearn run tinyimagenet-resnet18`, not of `credit`"),
     (("run", "images", "--data", NOWHERE), None, f"argument --data: '{NOWHERE}' does not exist"),
     (("run", "images", "--data", ""), None, "argument --data: '' does not exist"),
     (("run", "longtail", "--quick", "--data", NOWHERE), None, f"argument --data: '{NOWHERE}' does not exist"),

@@ -1,4 +1,4 @@
-"""The CIFAR-LT path of `hierlearn.longtail` and `hierlearn.experiments.longtail` on a tiny CIFAR-format fixture, on the CPU."""
+"""The CIFAR-LT and Tiny-ImageNet-LT paths of `hierlearn.longtail` and `hierlearn.experiments.longtail` on tiny fixtures, on the CPU."""
 import os, subprocess, sys
 from pathlib import Path
 
@@ -10,10 +10,10 @@ from fastai.callback.core import Callback
 from fastai.torch_core import set_seed
 
 from hierlearn.losses import ClassBalancedLoss, LDAMLoss, DRWCallback
-from hierlearn.data import CIFAR_ENV, cifar_path
+from hierlearn.data import CIFAR_ENV, cifar_path, write_tiny_imagenet_fixture
 from hierlearn.longtail import (LONGTAIL_ANCHORS, LONGTAIL_METHODS, FIXTURE_DATA, ImagePool, NormedLinear, WarmupStepSchedule,
                                 cifar_lt_dls, epoch_repeats, image_dls, longtail_learner, pad_crop_flip, resnet32, small_resnet,
-                                write_cifar_fixture)
+                                write_cifar_fixture, tinyimagenet_lt_dls, tinyimagenet_schedule)
 from hierlearn.experiments.longtail import run_longtail
 from hierlearn.cli import main
 
@@ -351,3 +351,38 @@ def test_bad_data_and_arguments_stop_before_any_work(tmp_path, monkeypatch, quic
     else: monkeypatch.setenv(CIFAR_ENV, fill(cifar))
     with pytest.raises(error): run_longtail(tmp_path / 'out', quick=quick, device='cpu', data=fill(given), **kwargs)
     assert not (tmp_path / 'out').exists()
+
+
+# Tiny-ImageNet-LT: the same runner with ResNet-18 at 64 px and Cao et al.'s Tiny ImageNet schedule
+
+@pytest.fixture(scope='module')
+def tiny(tmp_path_factory):
+    "A Tiny ImageNet-format fixture: 5 classes of 64×64 JPEGs, 12 training and 2 validation images each (one greyscale per class)"
+    return write_tiny_imagenet_fixture(tmp_path_factory.mktemp('tiny') / 'tiny-imagenet-200', n_classes=5, n_train=12, n_val=2, n_grey=1)
+
+
+def test_tinyimagenet_lt_dls_cut_the_tail_and_pad_by_an_eighth(tiny):
+    d = tinyimagenet_lt_dls(tiny, imbalance_ratio=10, batch_size=8, device='cpu')
+    assert d.train_ds.class_counts.tolist() == [int(12 * 0.1 ** (k / 4)) for k in range(5)]
+    assert len(d.valid_ds) == 10 and d.train_ds.images.shape[1:] == (3, 64, 64)
+    assert d.train.after_batch.fs[1].pad == 8
+    assert tinyimagenet_lt_dls(tiny, imbalance_ratio=10, size=32, device='cpu').train.after_batch.fs[1].pad == 4
+
+
+def test_resnet18_is_chosen_for_64_pixel_images_and_takes_the_drw_epoch(tiny):
+    d = tinyimagenet_lt_dls(tiny, imbalance_ratio=10, batch_size=8, device='cpu')
+    learn = longtail_learner(d, 'ldam_drw', epochs=8, drw_epoch=6)
+    assert isinstance(learn.model[-1], NormedLinear) and learn.model[-1].weight.shape == (5, 512)
+    assert [cb.drw_epoch for cb in learn.cbs if isinstance(cb, DRWCallback)] == [6]
+    assert isinstance(longtail_learner(d, 'ce', arch='resnet32').model[-1], nn.Linear)   # asked for by name
+    with pytest.raises(ValueError, match='arch'): longtail_learner(d, 'ce', arch='vgg')
+    assert tinyimagenet_schedule(120) == dict(warmup=0, milestones=(90,), gamma=0.1)     # ÷ 10 at epoch 90 of 120
+
+
+def test_run_longtail_on_tinyimagenet(tiny, tmp_path, monkeypatch):
+    monkeypatch.delenv('HIERLEARN_TINYIMAGENET', raising=False)
+    res = run_longtail(tmp_path / 'given', quick=True, device='cpu', data=tiny, datasets=('tinyimagenet',), methods=('ce',), epochs=1)
+    assert res[['dataset', 'imbalance_ratio', 'method', 'epochs']].values.tolist() == [['tinyimagenet', 10, 'ce', 1]]
+    assert res.data.item() == str(tiny.resolve()) and res.train_images.item() == sum(int(12 * 0.1 ** (k / 4)) for k in range(5))
+    with pytest.raises(ValueError, match="unknown datasets"): run_longtail(tmp_path / 'bad', quick=True, datasets=('svhn',))
+    assert not (tmp_path / 'bad').exists()

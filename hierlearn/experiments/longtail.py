@@ -1,4 +1,4 @@
-"""Chapter 5a's CIFAR-LT experiment as code: every long-tail loss with ResNet-32 and the LDAM-DRW recipe, resumable run by run, on one GPU or several.
+"""Chapter 5a's CIFAR-LT and Tiny-ImageNet-LT experiment as code: every long-tail loss with ResNet-32 (ResNet-18 on Tiny ImageNet) and the LDAM-DRW recipe, resumable run by run, on one GPU or several.
 
 Docs: https://hierlearn.github.io/hierlearn/experiments_longtail.html.md"""
 
@@ -15,9 +15,9 @@ import matplotlib.pyplot as plt
 from ..core import save_outputs, quiet_fastai
 with quiet_fastai():
     from fastai.torch_core import default_device, no_random, rank_distrib, num_distrib
-from ..data import cifar_path
-from ..longtail import (LONGTAIL_METHODS, LONGTAIL_ANCHORS, PhaseTimerCallback, cifar_lt_dls, longtail_learner,
-                                training_precision, write_cifar_fixture, use_fixture, FIXTURE_DATA)
+from ..data import image_path, CIFAR_ENV, TINYIMAGENET_ENV, write_tiny_imagenet_fixture
+from ..longtail import (LONGTAIL_METHODS, LONGTAIL_ANCHORS, PhaseTimerCallback, cifar_lt_dls, tinyimagenet_lt_dls, longtail_learner,
+                                tinyimagenet_schedule, training_precision, write_cifar_fixture, use_fixture, FIXTURE_DATA)
 
 # %% auto #0
 __all__ = ['run_longtail']
@@ -25,6 +25,7 @@ __all__ = ['run_longtail']
 # %% ../../nbs/05b_experiments_longtail.ipynb #581716d0
 _NAME, _RESULTS_KEY, _HISTORY_KEY = 'longtail', 'results.csv', 'history.csv'   # `save_outputs(out, _NAME, ...)` writes NAME_KEY
 _RESULTS, _HISTORY = f'{_NAME}_{_RESULTS_KEY}', f'{_NAME}_{_HISTORY_KEY}'
+_DATASETS = ('cifar10', 'cifar100', 'tinyimagenet')
 _RUN_KEY = ['dataset', 'imbalance_ratio', 'method', 'epochs', 'seed', 'data']   # data: the CIFAR folder read, or FIXTURE_DATA
 
 def _distributed_device(device):
@@ -42,13 +43,14 @@ def _train_one(dls, dataset, rho, method, epochs, seed, quiet, data):
         if torch.device(dls.device).type == 'cuda': torch.backends.cudnn.benchmark = True   # fixed input size: cuDNN's fastest kernels, as the LDAM-DRW code (restored on exit)
         dls.train.rng.seed(seed)   # the shuffling: the methods of one (dataset, ρ) share these DataLoaders, so each starts it afresh
         timer = PhaseTimerCallback()
-        learn = longtail_learner(dls, method, epochs=epochs, cbs=timer)
+        schedule = tinyimagenet_schedule(epochs) if dataset == 'tinyimagenet' else {}   # CIFAR: the 200-epoch recipe's, scaled
+        learn = longtail_learner(dls, method, epochs=epochs, drw_epoch=schedule['milestones'][-1] if schedule else None, cbs=timer)
         t0 = time.perf_counter()
         if num_distrib() > 1:
             import fastai.distributed   # patches `Learner.distrib_ctx`; needs Accelerate, so only imported when launched by it
             ctx = learn.distrib_ctx(sync_bn=False)
         else: ctx = nullcontext()
-        with learn.no_bar(), (learn.no_logging() if quiet else nullcontext()), ctx: learn.fit_warmup_step(epochs)
+        with learn.no_bar(), (learn.no_logging() if quiet else nullcontext()), ctx: learn.fit_warmup_step(epochs, **schedule)
         seconds = time.perf_counter() - t0
     names = ['train_loss', 'valid_loss', 'top1', 'many', 'medium', 'few']
     hist = pd.DataFrame([v for v in learn.recorder.values], columns=names)
@@ -57,7 +59,7 @@ def _train_one(dls, dataset, rho, method, epochs, seed, quiet, data):
     hist = hist.assign(epoch=range(len(hist)), **key)
     n_train = len(dls.train_ds)
     anchor = LONGTAIL_ANCHORS.query('method == @method and dataset == @dataset and imbalance_ratio == @rho').top1
-    row = dict(**key, top1=hist.top1.iloc[-1], anchor=anchor.item() if len(anchor) and data != FIXTURE_DATA else np.nan,   # CIFAR's figures, not the fixture's
+    row = dict(**key, top1=hist.top1.iloc[-1], anchor=anchor.item() if len(anchor) and data != FIXTURE_DATA else np.nan,   # the data's figures, not the fixture's
                many=hist.many.iloc[-1], medium=hist.medium.iloc[-1], few=hist.few.iloc[-1],
                best_top1=hist.top1.max(), train_images=n_train, test_images=len(dls.valid_ds), seconds=seconds,
                train_images_per_s=n_train * epochs / sum(timer.train_s), device=str(dls.device),
@@ -134,41 +136,48 @@ def run_longtail(out:Path, # folder for the CSV files and the plot
                  quick:bool=False, # smoke test: 6 epochs of CE and LDAM-DRW, on a generated fixture when no data are given (under a minute on a CPU)
                  seed:int=0, # seed of the long tail, the initialisation and the shuffling
                  device:str|None=None, # 'cuda' or 'cpu'; None: CUDA when available
-                 data:str|Path|None=None, # folder or archive holding cifar10/ and cifar100/; None: $HIERLEARN_CIFAR, else fastai's (quick: a fixture)
-                 datasets:tuple|None=None, # default: ('cifar10', 'cifar100'); quick: ('cifar10',)
+                 data:str|Path|None=None, # CIFAR: the folder or archive holding cifar10/ and cifar100/; Tiny ImageNet: its folder or archive; None: $HIERLEARN_CIFAR or $HIERLEARN_TINYIMAGENET, else fastai's (quick: a fixture)
+                 datasets:tuple|None=None, # from 'cifar10', 'cifar100', 'tinyimagenet'; default: ('cifar10', 'cifar100'); quick: ('cifar10',)
                  ratios:tuple|None=None, # default: (100, 10); quick: (10,)
                  methods:tuple|None=None, # default: all `LONGTAIL_METHODS`; quick: ('ce', 'ldam_drw')
-                 epochs:int|None=None, # default: 200; quick: 6
+                 epochs:int|None=None, # default: the paper's, 200 on CIFAR and 120 on Tiny ImageNet; quick: 6
                 ) -> pd.DataFrame:
-    "CIFAR-LT with ResNet-32 and the LDAM-DRW recipe for every method; writes longtail_results.csv, longtail_history.csv, longtail_results.png"
+    "CIFAR-LT (ResNet-32) and Tiny-ImageNet-LT (ResNet-18) with the LDAM-DRW recipe for every method; writes longtail_results.csv, longtail_history.csv, longtail_results.png"
     out = Path(out)
     datasets = datasets or (('cifar10',) if quick else ('cifar10', 'cifar100'))
     ratios, methods = ratios or ((10,) if quick else (100, 10)), methods or (('ce', 'ldam_drw') if quick else LONGTAIL_METHODS)
-    epochs, batch_size = epochs or (6 if quick else 200), 32 if quick else 128
+    batch_size = 32 if quick else 128
     bad = [m for m in methods if m not in LONGTAIL_METHODS]
     if bad: raise ValueError(f"unknown methods {bad}; choose from {LONGTAIL_METHODS}")
-    if epochs < 1: raise ValueError(f"epochs must be at least 1, got {epochs}")
-    fixture = use_fixture(quick, data)
+    if epochs is not None and epochs < 1: raise ValueError(f"epochs must be at least 1, got {epochs}")
+    unknown = [d for d in datasets if d not in _DATASETS]
+    if unknown: raise ValueError(f"unknown datasets {unknown}; choose from {_DATASETS}")
+    n_epochs = {name: epochs or (6 if quick else 120 if name == 'tinyimagenet' else 200) for name in datasets}
+    fixture = {name: use_fixture(quick, data, TINYIMAGENET_ENV if name == 'tinyimagenet' else CIFAR_ENV) for name in datasets}
     # the data of each dataset, part of every run's key; a pointer that leads nowhere stops the run here, before any work
-    source = {name: FIXTURE_DATA if fixture else str(cifar_path(name, data).resolve()) for name in datasets}
+    source = {name: FIXTURE_DATA if fixture[name] else str(image_path(name, data).resolve()) for name in datasets}
     device = _distributed_device(torch.device(device) if device else default_device())
     batch_per_process, is_main = max(1, batch_size // max(1, num_distrib())), rank_distrib() == 0
     if is_main: out.mkdir(parents=True, exist_ok=True)
     rows, hists = _finished_runs(out)
     done = {_key(*(r[k] for k in _RUN_KEY)) for r in rows}
     with tempfile.TemporaryDirectory() as tmp, no_random(seed, reproducible=False):   # the caller's random states survive the run
-        if fixture:
-            for name in datasets: write_cifar_fixture(Path(tmp) / name, name, n_train=60, n_test=20, n_classes=10)
-            data = tmp
-            if is_main: print("quick mode without data (no --data, no $HIERLEARN_CIFAR): a generated CIFAR-format fixture;\n"
+        for name in (n for n in datasets if fixture[n]):
+            env = TINYIMAGENET_ENV if name == 'tinyimagenet' else CIFAR_ENV
+            if name == 'tinyimagenet': write_tiny_imagenet_fixture(Path(tmp) / 'tiny-imagenet-200', n_classes=5, n_train=12, n_val=4, n_grey=0)
+            else: write_cifar_fixture(Path(tmp) / name, name, n_train=60, n_test=20, n_classes=10)
+            if is_main: print(f"quick mode without data (no --data, no ${env}): a generated {name}-format fixture;\n"
                               "its accuracies only show that the path runs")
         for name in datasets:
+            where = tmp if fixture[name] else data
             for rho in ratios:
-                todo = [m for m in methods if _key(name, rho, m, epochs, seed, source[name]) not in done]
+                todo = [m for m in methods if _key(name, rho, m, n_epochs[name], seed, source[name]) not in done]
                 if not todo: continue
-                dls = cifar_lt_dls(name, rho, batch_size=batch_per_process, seed=seed, device=device, data=data)
+                kw = dict(batch_size=batch_per_process, seed=seed, device=device)
+                dls = (tinyimagenet_lt_dls(Path(tmp) / 'tiny-imagenet-200' if fixture[name] else data, rho, **kw) if name == 'tinyimagenet'
+                       else cifar_lt_dls(name, rho, data=where, **kw))
                 for method in todo:
-                    row, h = _train_one(dls, name, rho, method, epochs, seed, quiet=quick, data=source[name])
+                    row, h = _train_one(dls, name, rho, method, n_epochs[name], seed, quiet=quick, data=source[name])
                     rows.append(row); hists.append(h)
                     if is_main: _save_runs(out, rows, hists); print(_describe(row))
     if is_main and rows: _save_runs(out, rows, hists, plot=True)

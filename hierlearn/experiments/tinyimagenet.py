@@ -31,21 +31,22 @@ from ..data import TINYIMAGENET_ENV, load_tiny_imagenet, load_images, write_tiny
 from ..hierarchy import Hierarchy, tiny_imagenet_hierarchy
 from ..ingrain import hier_loss, n_outputs, hier_evaluate, mistake_severity, Top1Error, MistakeSeverity
 from ..hier_sampling import SiblingSMOTE
-from ..longtail import ImageTensors, ImageTensorDL, PadCropFlip, FIXTURE_DATA, small_resnet, image_dls, epoch_repeats, ImagePool
+from ..longtail import (ImageTensors, ImageTensorDL, PadCropFlip, FIXTURE_DATA, small_resnet, resnet18_body, image_dls, epoch_repeats,
+                                ImagePool, TINYIMAGENET_MEAN, TINYIMAGENET_STD)
 from .images import (ce_images_needed, IMAGE_METHODS, train_and_score, image_learner, _run_seed, _subset, _test_subset,
                                          _split_value, _slug, paired_vs_ce)
 
 # %% auto #0
-__all__ = ['SPLITS', 'TINYIMAGENET_MEAN', 'TINYIMAGENET_STD', 'FEW_SHOT_METHODS', 'FEW_SHOT_CONTROLS', 'SCRATCH_LOSSES',
-           'COSINE_CONTROL', 'SCRATCH_REGIMES', 'SCRATCH_IMAGES_PER_CPU_SECOND', 'SCRATCH_FULL', 'SCRATCH_QUICK',
-           'KNOWLEDGE_FREE', 'SHOT_CURVE_METHODS', 'FEW_SHOT_KS', 'QUICK', 'FULL', 'IMAGES_PER_CPU_SECOND',
-           'HEAD_CPU_SECONDS', 'BASE_HEADS_CPU_SECONDS', 'families', 'class_split', 'nearest_relatives', 'split_table',
-           'train_backbone', 'extract_features', 'fit_head', 'ncm_probs', 'shrunk_means', 'shuffled_tree', 'flat_tree',
-           'draw_shots', 'FewShotTask', 'random_mistake_cost', 'score_few_shot', 'few_shot_draw', 'generalized_draw',
-           'ArrayPool', 'best_scratch_losses', 'scratch_methods', 'scratch_grid', 'epoch_curve', 'plot_epoch_curve',
-           'scratch_projected_cpu_minutes', 'run_scratch', 'few_shot_vs_baseline', 'plot_shot_curves',
-           'tinyimagenet_data', 'backbone_path', 'cached_backbone', 'projected_cpu_minutes', 'backbone_timing',
-           'run_tinyimagenet']
+__all__ = ['SPLITS', 'FEW_SHOT_METHODS', 'FEW_SHOT_CONTROLS', 'SCRATCH_LOSSES', 'COSINE_CONTROL', 'SCRATCH_REGIMES',
+           'SCRATCH_IMAGES_PER_CPU_SECOND', 'SCRATCH_FULL', 'SCRATCH_QUICK', 'KNOWLEDGE_FREE', 'SHOT_CURVE_METHODS',
+           'FEW_SHOT_KS', 'QUICK', 'FULL', 'IMAGES_PER_CPU_SECOND', 'HEAD_CPU_SECONDS', 'BASE_HEADS_CPU_SECONDS',
+           'RESNET18_FULL', 'RESNET18_QUICK', 'BEST_FEW_SHOT_LOSSES', 'families', 'class_split', 'nearest_relatives',
+           'split_table', 'train_backbone', 'extract_features', 'fit_head', 'ncm_probs', 'shrunk_means',
+           'shuffled_tree', 'flat_tree', 'draw_shots', 'FewShotTask', 'random_mistake_cost', 'score_few_shot',
+           'few_shot_draw', 'generalized_draw', 'ArrayPool', 'best_scratch_losses', 'scratch_methods', 'scratch_grid',
+           'epoch_curve', 'plot_epoch_curve', 'scratch_projected_cpu_minutes', 'run_scratch', 'few_shot_vs_baseline',
+           'plot_shot_curves', 'tinyimagenet_data', 'backbone_path', 'cached_backbone', 'projected_cpu_minutes',
+           'backbone_timing', 'run_tinyimagenet', 'run_tinyimagenet_resnet18']
 
 # %% ../../nbs/07c_experiments_tinyimagenet.ipynb #d3427a98
 SPLITS = ('random', 'family')
@@ -109,8 +110,6 @@ def split_table(hierarchy:Hierarchy, # the label tree
     return pd.DataFrame(rows).set_index('split')
 
 # %% ../../nbs/07c_experiments_tinyimagenet.ipynb #4ab0585c
-TINYIMAGENET_MEAN, TINYIMAGENET_STD = (0.480, 0.448, 0.398), (0.277, 0.269, 0.282)   # per-channel statistics of the training images
-
 class _SkipValidation(Callback):
     "Skip fastai's per-epoch validation: the backbone is judged by the few-shot scores, not by a validation loss"
     def before_validate(self): raise CancelValidException
@@ -475,14 +474,15 @@ def _scratch_cell(pool:ArrayPool, hierarchy:Hierarchy, cell:tuple, jobs:list, cf
     if (default_device() if device is None else torch.device(device)).type == 'cpu': torch.set_num_threads(1)   # one thread per worker
     try:
         dls = image_dls(pool, pool.positions(test=False), pool.positions(test=True), cfg['bs'], cfg['min_epoch'], device,
-                        (TINYIMAGENET_MEAN, TINYIMAGENET_STD))
+                        (TINYIMAGENET_MEAN, TINYIMAGENET_STD), cfg.get('pad', 4))
         controls = dict(shuffled=shuffled_tree(hierarchy, seed), flat=flat_tree(pool.vocab))
         rows = []
         for method, path in jobs:
             loss, tree = _scratch_spec(method)
             new = [dict(data=pool.label, regime=regime, value=value, seed=seed) | r | dict(method=method + (' + CRM' if r['decode'] == 'crm' else ''))
                    for r in train_and_score(dls, loss, 'wordnet' if tree == 'wordnet' else 'control', None, cfg['epochs'], cfg['lr'],
-                                            _run_seed(pool.label, regime, value, seed), tuple(cfg['widths']), 1, hierarchy, controls.get(tree))]
+                                            _run_seed(pool.label, regime, value, seed), tuple(cfg['widths']), 1, hierarchy, controls.get(tree),
+                                            resnet18_body if cfg.get('arch') == 'resnet18' else None)]
             if path is not None: write_json_atomic(path, new)
             rows += new
         return rows
@@ -499,10 +499,13 @@ def scratch_grid(pool:ArrayPool, # every image, all classes
                  cache_dir:str|Path|None=None, # one JSON file per finished run
                  device=None, # torch device; None: CUDA when available
                  n_jobs:int=1, # worker processes, one thread each (use the number of cores); 1: in this process
+                 arch:str|None=None, # None: `small_resnet(widths)`; 'resnet18': chapter 5a's `resnet18_body` for 64-px images
+                 pad:int=4, # the crops' padding (8 at 64 px)
                 ) -> pd.DataFrame:
     "Every method trained from scratch on every regime and seed: one row per run (and decode), chapter 7b's columns"
     for m in methods: _scratch_spec(m)
     cfg = dict(data=pool.label, images=len(pool), classes=len(pool.vocab), epochs=epochs, lr=lr, bs=batch_size, min_epoch=min_epoch, widths=list(widths), head=head, test_per_class=test_per_class)
+    cfg |= ({} if arch is None else dict(arch=check_choice(arch, ('resnet18',), 'arch'))) | ({} if pad == 4 else dict(pad=pad))   # defaults stay out of the cache keys
     test = _test_subset(pool, test_per_class)
     rows, cells = [], []
     for regime, value in regimes:
@@ -679,9 +682,10 @@ def tinyimagenet_data(data:str|Path|None=None, # folder or archive of the releas
                       train_per_class:int=500, # training images kept per class
                       val_per_class:int=50, # validation images kept per class
                       seed:int=0, # seed of the class subset
+                      size:int=32, # image side: 32 (ImageNet32-style, for the CPU) or 64 (as released)
                      ) -> tuple:
-    "Images (N×32×32×3 uint8), labels (wnids), is_val, and the data's label and source"
-    df = load_tiny_imagenet(data, split='all', size=32)
+    "Images (N×S×S×3 uint8), labels (wnids), is_val, and the classes"
+    df = load_tiny_imagenet(data, split='all', size=size)
     classes = list(dict.fromkeys(df.label))
     if n_classes is not None: classes = sorted(np.random.default_rng(seed).permutation(classes)[:n_classes].tolist())
     df = df[df.label.isin(classes)]
@@ -808,4 +812,40 @@ def run_tinyimagenet(out:Path, # folder for the CSV files and the per-draw cache
     print(f"{len(res)} few-shot rows in {(time.perf_counter() - start) / 60:.1f} min ({(time.process_time() - cpu_start) / 60:.1f} CPU-minutes of "
           f"this process; cached runs cost nothing)")
     print(textwrap.fill(f"wrote {out}/: {', '.join('tinyimagenet_' + k for k in outputs)}", 100, subsequent_indent='  '))
+    return res
+
+# %% ../../nbs/07c_experiments_tinyimagenet.ipynb #8be72829
+RESNET18_FULL = dict(epochs=10, lr=1e-2, batch_size=256, min_epoch=1000)   # chapter 7b's one-cycle recipe; batch 256 to keep a GPU busy
+RESNET18_QUICK = dict(epochs=1, lr=1e-2, batch_size=16, min_epoch=16)
+BEST_FEW_SHOT_LOSSES = ('tree softmax', 'label embedding')   # `best_scratch_losses` of the random split's few-shot grid (checked in the chapter)
+
+def run_tinyimagenet_resnet18(out:Path, # folder for the CSV files and the per-run cache
+                              quick:bool=False, # a smoke test: 5 classes (of a fixture without data), 4 images each, one epoch
+                              seed:int=0, # seed of the weights and the batches
+                              device:str|None=None, # torch device; None: CUDA when available
+                              data:str|Path|None=None, # folder or archive of the release; None: $HIERLEARN_TINYIMAGENET (quick: a fixture)
+                              epochs:int|None=None, # one-cycle epochs; None: 10 (quick: 1)
+                              best:tuple=BEST_FEW_SHOT_LOSSES, # the losses to compare with CE, the best first
+                             ) -> pd.DataFrame:
+    "All 200 classes at 64 px with their 500 images each, ResNet-18 from scratch: CE, the two best few-shot losses and their controls; writes tinyimagenet_resnet18*.csv"
+    out = Path(out); cache = out / 'cache'
+    fixture = quick and data is None and not os.environ.get(TINYIMAGENET_ENV)
+    if data is None and not fixture and not os.environ.get(TINYIMAGENET_ENV):
+        raise FileNotFoundError(f"a full run needs Tiny ImageNet: pass data= (--data) or set ${TINYIMAGENET_ENV} to the release's folder or archive")
+    cfg = dict(RESNET18_QUICK if quick else RESNET18_FULL) | ({} if epochs is None else dict(epochs=epochs))
+    per_class = (4, 2) if quick else (500, 50)
+    if fixture:
+        print(f"quick mode without data (no --data, no ${TINYIMAGENET_ENV}): a generated Tiny ImageNet-format fixture;\n"
+              "its numbers only show that the path runs")
+        data = write_tiny_imagenet_fixture(cache / 'fixture' / 'tiny-imagenet-200', n_classes=5, n_train=per_class[0], n_val=per_class[1], n_grey=0)
+    images, labels, is_val, classes = tinyimagenet_data(data, 5 if quick else None, *per_class, seed, size=64)
+    pool = ArrayPool(images, labels, is_val, classes, FIXTURE_DATA if fixture else 'Tiny ImageNet (64 px)')
+    methods = scratch_methods(list(best))
+    print(f"{pool}; ResNet-18 from scratch, {cfg['epochs']} epoch{'s' * (cfg['epochs'] != 1)}: {', '.join(methods)}")
+    start = time.perf_counter()
+    res = scratch_grid(pool, tiny_imagenet_hierarchy(), methods, regimes=(('balanced', per_class[0]),), seeds=(seed,), cache_dir=cache,
+                       device=device, arch='resnet18', pad=8, **cfg)
+    save_outputs(out, 'tinyimagenet', {'resnet18.csv': res, 'resnet18_vs_ce.csv': paired_vs_ce(res)}, verbose=False)
+    print(f"{len(res)} rows in {(time.perf_counter() - start) / 60:.1f} min (cached runs cost nothing); "
+          f"wrote {out}/: tinyimagenet_resnet18.csv, tinyimagenet_resnet18_vs_ce.csv")
     return res
