@@ -26,7 +26,7 @@ __all__ = ['run_longtail']
 _NAME, _RESULTS_KEY, _HISTORY_KEY = 'longtail', 'results.csv', 'history.csv'   # `save_outputs(out, _NAME, ...)` writes NAME_KEY
 _RESULTS, _HISTORY = f'{_NAME}_{_RESULTS_KEY}', f'{_NAME}_{_HISTORY_KEY}'
 _DATASETS = ('cifar10', 'cifar100', 'tinyimagenet')
-_RUN_KEY = ['dataset', 'imbalance_ratio', 'method', 'epochs', 'seed', 'data']   # data: the CIFAR folder read, or FIXTURE_DATA
+_RUN_KEY = ['dataset', 'imbalance_ratio', 'method', 'epochs', 'seed', 'data']   # data: the folder read, or FIXTURE_DATA
 
 def _distributed_device(device):
     "In an `accelerate launch`ed process group, this process's GPU; else `device`"
@@ -153,7 +153,8 @@ def run_longtail(out:Path, # folder for the CSV files and the plot
     unknown = [d for d in datasets if d not in _DATASETS]
     if unknown: raise ValueError(f"unknown datasets {unknown}; choose from {_DATASETS}")
     n_epochs = {name: epochs or (6 if quick else 120 if name == 'tinyimagenet' else 200) for name in datasets}
-    fixture = {name: use_fixture(quick, data, TINYIMAGENET_ENV if name == 'tinyimagenet' else CIFAR_ENV) for name in datasets}
+    env = {name: TINYIMAGENET_ENV if name == 'tinyimagenet' else CIFAR_ENV for name in datasets}   # where each dataset's pointer lives
+    fixture = {name: use_fixture(quick, data, env[name]) for name in datasets}
     # the data of each dataset, part of every run's key; a pointer that leads nowhere stops the run here, before any work
     source = {name: FIXTURE_DATA if fixture[name] else str(image_path(name, data).resolve()) for name in datasets}
     device = _distributed_device(torch.device(device) if device else default_device())
@@ -163,19 +164,17 @@ def run_longtail(out:Path, # folder for the CSV files and the plot
     done = {_key(*(r[k] for k in _RUN_KEY)) for r in rows}
     with tempfile.TemporaryDirectory() as tmp, no_random(seed, reproducible=False):   # the caller's random states survive the run
         for name in (n for n in datasets if fixture[n]):
-            env = TINYIMAGENET_ENV if name == 'tinyimagenet' else CIFAR_ENV
             if name == 'tinyimagenet': write_tiny_imagenet_fixture(Path(tmp) / 'tiny-imagenet-200', n_classes=5, n_train=12, n_val=4, n_grey=0)
             else: write_cifar_fixture(Path(tmp) / name, name, n_train=60, n_test=20, n_classes=10)
-            if is_main: print(f"quick mode without data (no --data, no ${env}): a generated {name}-format fixture;\n"
+            if is_main: print(f"quick mode without data (no --data, no ${env[name]}): a generated {name}-format fixture;\n"
                               "its accuracies only show that the path runs")
         for name in datasets:
-            where = tmp if fixture[name] else data
+            where = data if not fixture[name] else Path(tmp) / 'tiny-imagenet-200' if name == 'tinyimagenet' else tmp
             for rho in ratios:
                 todo = [m for m in methods if _key(name, rho, m, n_epochs[name], seed, source[name]) not in done]
                 if not todo: continue
                 kw = dict(batch_size=batch_per_process, seed=seed, device=device)
-                dls = (tinyimagenet_lt_dls(Path(tmp) / 'tiny-imagenet-200' if fixture[name] else data, rho, **kw) if name == 'tinyimagenet'
-                       else cifar_lt_dls(name, rho, data=where, **kw))
+                dls = tinyimagenet_lt_dls(where, rho, **kw) if name == 'tinyimagenet' else cifar_lt_dls(name, rho, data=where, **kw)
                 for method in todo:
                     row, h = _train_one(dls, name, rho, method, n_epochs[name], seed, quiet=quick, data=source[name])
                     rows.append(row); hists.append(h)
