@@ -2,7 +2,7 @@
 import os, subprocess, sys
 from pathlib import Path
 import pytest
-from tests.xdist_workers import MAX_WORKERS, auto_workers
+from tests.xdist_workers import MAX_WORKERS, auto_workers, worker_threads
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,3 +29,27 @@ def test_pytest_n_auto_starts_that_many_workers(tmp_path):
                        capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "created: 1/1 worker" in r.stdout, r.stdout
+
+
+def test_each_worker_gets_its_share_of_the_cpus():
+    assert worker_threads(2, cpus=2) == 1 and worker_threads(4, cpus=16) == 4 and worker_threads(4, cpus=2) == 1
+
+
+def test_workers_run_torch_with_their_share_of_threads(tmp_path):
+    "Inside a worker, before any test imports torch, OMP_NUM_THREADS is set, and a notebook kernel or subprocess inherits it"
+    pytest.importorskip("xdist")
+    (tmp_path / "test_threads.py").write_text(
+        "import os, subprocess, sys\n"
+        "def test_threads():\n"
+        "    import torch\n"
+        "    n = int(os.environ['OMP_NUM_THREADS'])\n"
+        f"    assert n == {worker_threads(2)}\n"   # two workers share this machine's CPUs
+        "    assert torch.get_num_threads() == n, (torch.get_num_threads(), n)\n"
+        "    child = subprocess.run([sys.executable, '-c', 'import torch; print(torch.get_num_threads())'], capture_output=True, text=True)\n"
+        "    assert int(child.stdout) == n\n")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    env.pop("OMP_NUM_THREADS", None)
+    r = subprocess.run([sys.executable, "-m", "pytest", "-p", "xdist.plugin", "-p", "tests.xdist_workers", "-n", "2",
+                        "-p", "no:cacheprovider", "-c", os.devnull, "--rootdir", str(tmp_path), str(tmp_path)],
+                       capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr
