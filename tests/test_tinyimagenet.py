@@ -8,7 +8,8 @@ from hierlearn.data import TINYIMAGENET_ENV
 from hierlearn.hierarchy import Hierarchy, tiny_imagenet_hierarchy
 from hierlearn.ingrain import hier_loss, n_outputs
 from hierlearn.experiments.tinyimagenet import (SPLITS, FEW_SHOT_METHODS, FEW_SHOT_CONTROLS, FewShotTask, class_split, families,
-                                                nearest_relatives, draw_shots, fit_head, few_shot_draw, run_tinyimagenet)
+                                                nearest_relatives, draw_shots, fit_head, few_shot_draw, run_tinyimagenet,
+                                                run_tinyimagenet_resnet18)
 
 
 @pytest.fixture(scope='module')
@@ -92,8 +93,9 @@ def test_every_method_gives_probabilities(toy):
         assert p.shape == (len(toy.val), 2) and np.allclose(p.sum(1), 1), method
 
 
-def test_the_registry_can_call_it():
-    assert list(inspect.signature(run_tinyimagenet).parameters)[:5] == ['out', 'quick', 'seed', 'device', 'data']
+@pytest.mark.parametrize('runner', [run_tinyimagenet, run_tinyimagenet_resnet18])
+def test_the_registry_can_call_it(runner):
+    assert list(inspect.signature(runner).parameters)[:5] == ['out', 'quick', 'seed', 'device', 'data']
 
 
 def test_a_finished_draw_is_read_back_not_recomputed(tmp_path, monkeypatch):
@@ -122,9 +124,13 @@ def test_a_finished_draw_is_read_back_not_recomputed(tmp_path, monkeypatch):
     (lambda t, toy: run_tinyimagenet(t, splits=('alphabetical',)), 'alphabetical'),
     (lambda t, toy: run_tinyimagenet(t, methods=('magic',)), 'magic'),
     (lambda t, toy: run_tinyimagenet(t), TINYIMAGENET_ENV),
+    (lambda t, toy: run_tinyimagenet_resnet18(t / 'r18'), TINYIMAGENET_ENV),
+    (lambda t, toy: run_tinyimagenet_resnet18(t / 'r18', quick=True, epochs=0), 'epochs must be at least 1'),
+    (lambda t, toy: run_tinyimagenet_resnet18(t / 'r18', quick=True, best=('magic', 'HXE')), 'magic'),
 ])
 def test_bad_input_gets_a_clear_error(tmp_path, monkeypatch, toy, call, message):
     monkeypatch.delenv(TINYIMAGENET_ENV, raising=False)
     with pytest.raises((ValueError, KeyError, FileNotFoundError)) as err:
         call(tmp_path, toy)
     assert message in str(err.value)
+    assert not (tmp_path / 'r18').exists()   # stopped before any work

@@ -829,6 +829,9 @@ def run_tinyimagenet_resnet18(out:Path, # folder for the CSV files and the per-r
                              ) -> pd.DataFrame:
     "All 200 classes at 64 px with their 500 images each, ResNet-18 from scratch: CE, the two best few-shot losses and their controls; writes tinyimagenet_resnet18*.csv"
     out = Path(out); cache = out / 'cache'
+    if epochs is not None and epochs < 1: raise ValueError(f"epochs must be at least 1, got {epochs}")
+    methods = scratch_methods(list(best))
+    for m in methods: _scratch_spec(m)   # an unknown loss stops the run here, before any work
     fixture = quick and data is None and not os.environ.get(TINYIMAGENET_ENV)
     if data is None and not fixture and not os.environ.get(TINYIMAGENET_ENV):
         raise FileNotFoundError(f"a full run needs Tiny ImageNet: pass data= (--data) or set ${TINYIMAGENET_ENV} to the release's folder or archive")
@@ -840,7 +843,6 @@ def run_tinyimagenet_resnet18(out:Path, # folder for the CSV files and the per-r
         data = write_tiny_imagenet_fixture(cache / 'fixture' / 'tiny-imagenet-200', n_classes=5, n_train=per_class[0], n_val=per_class[1], n_grey=0)
     images, labels, is_val, classes = tinyimagenet_data(data, 5 if quick else None, *per_class, seed, size=64)
     pool = ArrayPool(images, labels, is_val, classes, FIXTURE_DATA if fixture else 'Tiny ImageNet (64 px)')
-    methods = scratch_methods(list(best))
     print(f"{pool}; ResNet-18 from scratch, {cfg['epochs']} epoch{'s' * (cfg['epochs'] != 1)}: {', '.join(methods)}")
     start = time.perf_counter()
     res = scratch_grid(pool, tiny_imagenet_hierarchy(), methods, regimes=(('balanced', per_class[0]),), seeds=(seed,), cache_dir=cache,
