@@ -199,7 +199,7 @@ def long_tailed_dls(images_of, # positions -> N×H×W×3 uint8 images (decoded o
     train.rng.seed(seed)
     train.n_inp   # fastai's first look at a batch's types crops one item at random: here, not inside whichever training run comes first
     valid = ImageTensorDL(tensors(val, 1), bs=valid_batch_size or 4 * batch_size, shuffle=False, after_batch=tfms, device=device)
-    return DataLoaders(train, valid, path=root, device=device)
+    return DataLoaders(train, valid, path='.' if root is None else root, device=device)   # fastai's default path where none is given
 
 def cifar_lt_dls(source:str|Path='cifar10', # 'cifar10', 'cifar100' (see `cifar_path`) or an unpacked CIFAR folder
                  imbalance_ratio:float=100, # ρ: largest training class over smallest

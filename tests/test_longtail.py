@@ -13,7 +13,7 @@ from hierlearn.losses import ClassBalancedLoss, LDAMLoss, DRWCallback
 from hierlearn.data import CIFAR_ENV, cifar_path, write_tiny_imagenet_fixture
 from hierlearn.longtail import (LONGTAIL_ANCHORS, LONGTAIL_METHODS, FIXTURE_DATA, ImagePool, NormedLinear, WarmupStepSchedule,
                                 cifar_lt_dls, epoch_repeats, image_dls, longtail_learner, pad_crop_flip, resnet32, small_resnet,
-                                write_cifar_fixture, tinyimagenet_lt_dls, tinyimagenet_schedule)
+                                write_cifar_fixture, tinyimagenet_lt_dls, tinyimagenet_schedule, long_tailed_dls)
 from hierlearn.experiments.longtail import run_longtail
 from hierlearn.cli import main
 
@@ -386,3 +386,12 @@ def test_run_longtail_on_tinyimagenet(tiny, tmp_path, monkeypatch):
     assert res.data.item() == str(tiny.resolve()) and res.train_images.item() == sum(int(12 * 0.1 ** (k / 4)) for k in range(5))
     with pytest.raises(ValueError, match="unknown datasets"): run_longtail(tmp_path / 'bad', quick=True, datasets=('svhn',))
     assert not (tmp_path / 'bad').exists()
+
+
+def test_long_tailed_dls_needs_only_codes_and_an_image_source():
+    "The cut is made on the codes: blank images stand in for the pixels, and no folder is needed"
+    codes, is_test = np.repeat(np.arange(4), 12), np.tile([False] * 10 + [True] * 2, 4)
+    d = long_tailed_dls(lambda idx: np.zeros((len(idx), 1, 1, 3), np.uint8), codes, is_test, list('abcd'), 10, device='cpu')
+    assert d.train_ds.class_counts.tolist() == [int(10 * 0.1 ** (k / 3)) for k in range(4)] and len(d.valid_ds) == 8
+    with pytest.raises(ValueError, match=r"\['d'\] have test images but no training images"):
+        long_tailed_dls(lambda idx: np.zeros((len(idx), 1, 1, 3), np.uint8), codes, is_test | (codes == 3), list('abcd'), device='cpu')
